@@ -1,0 +1,46 @@
+"""pstlib: read (and verify) Microsoft Outlook PST and OST files in pure Python."""
+
+from pstlib.errors import (
+    BlockError,
+    BlockNotFound,
+    CRCMismatch,
+    HeaderError,
+    LimitExceeded,
+    LTPError,
+    MessagingError,
+    NDBError,
+    NodeNotFound,
+    PageError,
+    PSTError,
+    UnsupportedFormat,
+)
+from pstlib.limits import Limits
+from pstlib.ndb.block import BBTEntry
+from pstlib.ndb.header import Header
+from pstlib.ndb.node import Node, NodeStream
+from pstlib.pstfile import NBTEntry, PSTFile, open
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BBTEntry",
+    "BlockError",
+    "BlockNotFound",
+    "CRCMismatch",
+    "Header",
+    "HeaderError",
+    "LTPError",
+    "LimitExceeded",
+    "Limits",
+    "MessagingError",
+    "NBTEntry",
+    "NDBError",
+    "Node",
+    "NodeNotFound",
+    "NodeStream",
+    "PSTError",
+    "PSTFile",
+    "PageError",
+    "UnsupportedFormat",
+    "open",
+]

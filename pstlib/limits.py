@@ -1,0 +1,33 @@
+"""Bounds on what pstlib will follow or allocate for one file.
+
+PST files arrive from untrusted places; every walk over on-disk links is
+bounded by one of these, so hostile input ends in a ``PSTError``, never in a
+hang or memory exhaustion.  The defaults are far above anything Outlook writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Safe defaults; pass a modified copy to ``pstlib.open(..., limits=...)``."""
+
+    max_btree_depth: int = 32
+    """Levels of an NBT or BBT (Outlook's trees stay under 10)."""
+
+    max_data_tree_depth: int = 2
+    """Levels of XBLOCK/XXBLOCK above the data blocks ([MS-PST] 2.2.8.3.2)."""
+
+    max_subnode_tree_depth: int = 2
+    """Levels of one SIBLOCK/SLBLOCK tree ([MS-PST] 2.2.8.3.3)."""
+
+    max_subnode_nesting: int = 64
+    """Subnodes inside subnodes (embedded messages nest this way)."""
+
+    max_node_size: int = 1 << 31
+    """Bytes ``Node.read()`` may assemble; use ``Node.open()`` to stream more."""
+
+    max_inflated_block_size: int = 1 << 20
+    """Bytes one zlib-compressed block of a 4K-page file may inflate to."""

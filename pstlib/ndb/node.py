@@ -1,0 +1,198 @@
+"""Nodes of [MS-PST] 2.2.2.7.7.4 and their subnodes: the NDB's unit of data.
+
+A node is a data tree (one block, or an XBLOCK/XXBLOCK of blocks) plus an
+optional subnode tree.  ``Node`` gives its data whole (``read``) or as a
+seekable stream (``open``) that holds one block at a time, and its subnodes
+as a mapping of ``Node`` objects with the same methods.
+"""
+
+from __future__ import annotations
+
+import io
+from bisect import bisect_right
+from collections.abc import Iterator
+from itertools import accumulate
+
+from pstlib.errors import BlockError, LimitExceeded
+from pstlib.limits import Limits
+from pstlib.ndb.block import BlockStore, is_internal
+from pstlib.ndb.datatree import data_tree
+from pstlib.ndb.subnode import subnode_entries
+
+
+class Node:
+    """A node (or subnode): its NID, the roots of its two trees, and readers."""
+
+    __slots__ = ("_store", "_limits", "nid", "bid_data", "bid_sub", "nid_parent", "_nesting")
+
+    def __init__(
+        self,
+        store: BlockStore,
+        limits: Limits,
+        nid: int,
+        bid_data: int,
+        bid_sub: int,
+        nid_parent: int,
+        nesting: int = 0,
+    ) -> None:
+        self._store = store
+        self._limits = limits
+        self.nid = nid
+        self.bid_data = bid_data
+        self.bid_sub = bid_sub
+        self.nid_parent = nid_parent
+        """The parent NID from the NBT; for a subnode, the NID of the node holding it."""
+        self._nesting = nesting
+
+    def __repr__(self) -> str:
+        return (
+            f"Node(nid=0x{self.nid:X}, bid_data=0x{self.bid_data:X},"
+            f" bid_sub=0x{self.bid_sub:X}, nid_parent=0x{self.nid_parent:X})"
+        )
+
+    def _leaves(self) -> tuple[tuple[int, ...], int]:
+        """The data blocks in order and the size the data must add up to."""
+        if self.bid_data == 0:
+            return (), 0
+        if is_internal(self.bid_data):
+            tree = data_tree(self._store, self.bid_data, self.nid, self._limits.max_node_size)
+            return tree.leaves, tree.total_size
+        return (self.bid_data,), self._store.size(self.bid_data)
+
+    @property
+    def size(self) -> int:
+        """Bytes of the node's data, as its data tree declares them."""
+        return self._leaves()[1]
+
+    def read(self) -> bytes:
+        """The node's whole data, decoded."""
+        leaves, total = self._leaves()
+        if total > self._limits.max_node_size:
+            raise LimitExceeded(
+                f"node data is {total} bytes, over the limit; use Node.open() to stream it",
+                nid=self.nid,
+                bid=self.bid_data,
+            )
+        data = b"".join(self._store.read(bid) for bid in leaves)
+        if len(data) != total:
+            raise BlockError(
+                f"node data blocks hold {len(data)} bytes, its data tree declares {total}",
+                nid=self.nid,
+                bid=self.bid_data,
+            )
+        return data
+
+    def open(self) -> NodeStream:
+        """A read-only, seekable stream over the data, holding one block at a time."""
+        leaves, total = self._leaves()
+        return NodeStream(self._store, leaves, total, self.nid)
+
+    def subnodes(self) -> dict[int, Node]:
+        """The subnodes by NID, each a ``Node`` with the same methods."""
+        if self.bid_sub == 0:
+            return {}
+        if self._nesting >= self._limits.max_subnode_nesting:
+            raise LimitExceeded(
+                f"subnodes nested deeper than {self._limits.max_subnode_nesting}",
+                nid=self.nid,
+                bid=self.bid_sub,
+            )
+        out: dict[int, Node] = {}
+        for entry in subnode_entries(self._store, self.bid_sub, self.nid):
+            if entry.nid in out:
+                raise BlockError(
+                    f"subnode 0x{entry.nid:X} listed twice", nid=self.nid, bid=self.bid_sub
+                )
+            out[entry.nid] = Node(
+                self._store,
+                self._limits,
+                entry.nid,
+                entry.bid_data,
+                entry.bid_sub,
+                self.nid,
+                self._nesting + 1,
+            )
+        return out
+
+    def walk_subnodes(self) -> Iterator[Node]:
+        """Every subnode at any depth, depth-first, each tree in NID order."""
+        for sub in self.subnodes().values():
+            yield sub
+            yield from sub.walk_subnodes()
+
+
+class NodeStream(io.RawIOBase):
+    """Streams a node's data tree block by block (``Node.open``)."""
+
+    def __init__(self, store: BlockStore, leaves: tuple[int, ...], total: int, nid: int) -> None:
+        super().__init__()
+        self._store = store
+        self._leaves = leaves
+        self._total = total
+        self._nid = nid
+        self._starts: list[int] | None = None
+        self._position = 0
+        self._index = 0
+        self._block: bytes | None = None
+        self._block_start = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def _block_starts(self) -> list[int]:
+        if self._starts is None:
+            starts = [0, *accumulate(self._store.size(bid) for bid in self._leaves)]
+            if starts[-1] != self._total:
+                raise BlockError(
+                    f"node data blocks hold {starts[-1]} bytes, its data tree declares {self._total}",
+                    nid=self._nid,
+                )
+            self._starts = starts
+        return self._starts
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            target = offset
+        elif whence == io.SEEK_CUR:
+            target = self._position + offset
+        elif whence == io.SEEK_END:
+            target = self._total + offset
+        else:
+            raise ValueError(f"invalid whence {whence}")
+        if target < 0:
+            raise ValueError("negative seek position")
+        starts = self._block_starts()
+        self._index = min(bisect_right(starts, target) - 1, len(self._leaves))
+        self._block_start = starts[self._index]
+        self._block = None
+        self._position = target
+        return target
+
+    def readinto(self, buffer) -> int:
+        view = memoryview(buffer).cast("B")
+        written = 0
+        while written < len(view) and self._position < self._total:
+            if self._block is None:
+                if self._index >= len(self._leaves):
+                    raise BlockError(
+                        f"node data ends at {self._position} bytes, its data tree declares {self._total}",
+                        nid=self._nid,
+                    )
+                self._block = self._store.read(self._leaves[self._index])
+            offset = self._position - self._block_start
+            if offset >= len(self._block):
+                self._block_start += len(self._block)
+                self._index += 1
+                self._block = None
+                continue
+            count = min(len(view) - written, len(self._block) - offset, self._total - self._position)
+            view[written:written + count] = self._block[offset:offset + count]
+            written += count
+            self._position += count
+        return written

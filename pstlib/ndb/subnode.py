@@ -1,0 +1,94 @@
+"""Subnode trees of [MS-PST] 2.2.2.8.3.3: SLBLOCK and SIBLOCK.
+
+A node's bidSub names an internal block: an SLBLOCK (cLevel 0) listing
+subnodes, or an SIBLOCK (cLevel 1) listing SLBLOCKs.  Entries are parsed with
+numpy dtypes derived from the declarations below.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import NamedTuple
+
+import numpy as np
+from construct import Int8ul, Int16ul, Int32ul, Int64ul, Struct
+
+from pstlib.errors import BlockError
+from pstlib.ndb.block import BlockStore, is_internal
+from pstlib.ndb.format import ANSI, Format
+from pstlib.ndb.schema import numpy_dtype, struct_format
+
+BTYPE_SUBNODE_TREE = 0x02
+
+# SLBLOCK/SIBLOCK heads, [MS-PST] 2.2.2.8.3.3.1.2 and 2.2.2.8.3.3.2.2.
+SUBNODE_HEAD_ANSI = Struct("btype" / Int8ul, "cLevel" / Int8ul, "cEnt" / Int16ul)
+SUBNODE_HEAD_UNICODE = Struct(
+    "btype" / Int8ul, "cLevel" / Int8ul, "cEnt" / Int16ul, "dwPadding" / Int32ul
+)
+# SLENTRY and SIENTRY, [MS-PST] 2.2.2.8.3.3.1.1 and 2.2.2.8.3.3.2.1.
+SLENTRY_ANSI = Struct("nid" / Int32ul, "bidData" / Int32ul, "bidSub" / Int32ul)
+SLENTRY_UNICODE = Struct("nid" / Int64ul, "bidData" / Int64ul, "bidSub" / Int64ul)
+SIENTRY_ANSI = Struct("nid" / Int32ul, "bid" / Int32ul)
+SIENTRY_UNICODE = Struct("nid" / Int64ul, "bid" / Int64ul)
+
+
+class SubnodeEntry(NamedTuple):
+    """One SLENTRY: a subnode's NID and the roots of its data and subnode trees."""
+
+    nid: int
+    bid_data: int
+    bid_sub: int
+
+
+@cache
+def _schema(ndb: Format) -> tuple:
+    if ndb.name == ANSI:
+        head, slentry, sientry = SUBNODE_HEAD_ANSI, SLENTRY_ANSI, SIENTRY_ANSI
+    else:
+        head, slentry, sientry = SUBNODE_HEAD_UNICODE, SLENTRY_UNICODE, SIENTRY_UNICODE
+    return struct_format(head), numpy_dtype(slentry), numpy_dtype(sientry)
+
+
+def _read_level(store: BlockStore, bid: int, level: int, nid: int | None) -> np.ndarray:
+    head, slentry, sientry = _schema(store.format)
+    if not is_internal(bid):
+        raise BlockError(f"subnode tree block 0x{bid:X} is not an internal block", bid=bid, nid=nid)
+    data = store.read(bid)
+    if len(data) < head.size:
+        raise BlockError("subnode block too short for its header", bid=bid, nid=nid)
+    btype, clevel, count = head.unpack_from(data)[:3]
+    if btype != BTYPE_SUBNODE_TREE or clevel != level:
+        raise BlockError(
+            f"expected an {'SI' if level else 'SL'}BLOCK (btype 2, cLevel {level}),"
+            f" found btype {btype} cLevel {clevel}",
+            bid=bid,
+            nid=nid,
+        )
+    dtype = sientry if level else slentry
+    if head.size + count * dtype.itemsize > len(data):
+        raise BlockError(
+            f"subnode block claims {count} entries, more than its {len(data)} bytes hold",
+            bid=bid,
+            nid=nid,
+        )
+    return np.frombuffer(data, dtype, count=count, offset=head.size)
+
+
+def subnode_entries(store: BlockStore, bid: int, nid: int | None = None) -> list[SubnodeEntry]:
+    """Every SLENTRY under the subnode tree rooted at ``bid``, in NID order."""
+    data = store.read(bid) if is_internal(bid) else b""
+    level = data[1] if len(data) > 1 else 0
+    if level == 1:
+        slblocks = _read_level(store, bid, 1, nid)["bid"].tolist()
+    else:
+        slblocks = [bid]
+    out: list[SubnodeEntry] = []
+    for slblock in slblocks:
+        entries = _read_level(store, slblock, 0, nid)
+        out.extend(
+            SubnodeEntry(a & 0xFFFFFFFF, b, c)
+            for a, b, c in zip(
+                entries["nid"].tolist(), entries["bidData"].tolist(), entries["bidSub"].tolist()
+            )
+        )
+    return out

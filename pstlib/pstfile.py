@@ -1,0 +1,153 @@
+"""``PSTFile``: an open PST or OST file and its node database.
+
+Opening reads the header only; B-tree pages and blocks are read when first
+needed and kept in per-instance LRU caches.  The file is only ever read.
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import os
+import threading
+from collections.abc import Iterator
+from typing import BinaryIO, NamedTuple
+
+from pstlib.errors import NDBError, NodeNotFound
+from pstlib.limits import Limits
+from pstlib.ndb.block import BBTEntry, BlockStore
+from pstlib.ndb.btree import BTree
+from pstlib.ndb.header import HEADER_READ_SIZE, Header, read_header
+from pstlib.ndb.node import Node
+from pstlib.ndb.page import PTYPE_BBT, PTYPE_NBT
+
+
+class NBTEntry(NamedTuple):
+    """A leaf NBT entry: a node's NID, its two tree roots and its parent NID."""
+
+    nid: int
+    bid_data: int
+    bid_sub: int
+    nid_parent: int
+
+
+Source = str | os.PathLike | BinaryIO | bytes | bytearray | memoryview
+
+
+class PSTFile:
+    """A PST/OST file opened for reading; see ``pstlib.open``."""
+
+    def __init__(self, source: Source, *, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+        self._owned = False
+        if isinstance(source, (str, os.PathLike)):
+            self._file: BinaryIO = builtins.open(source, "rb")  # noqa: SIM115
+            self._owned = True
+            self.name = os.fspath(source)
+        elif isinstance(source, (bytes, bytearray, memoryview)):
+            self._file = io.BytesIO(bytes(source))
+            self.name = "<bytes>"
+        else:
+            self._file = source
+            self.name = str(getattr(source, "name", "<stream>"))
+        self._lock = threading.Lock()
+        self.bytes_read = 0
+        try:
+            self.size = self._file.seek(0, io.SEEK_END)
+            self.header: Header = read_header(self._read_prefix())
+            ndb = self.header.ndb
+            root = self.header.root
+            self.nbt = BTree(self.read_at, ndb, PTYPE_NBT, root.nbt, self.limits)
+            self.bbt = BTree(self.read_at, ndb, PTYPE_BBT, root.bbt, self.limits)
+            self.block_store = BlockStore(
+                self.read_at, ndb, self.bbt, self.header.crypt_method, self.limits
+            )
+        except BaseException:
+            self.close()
+            raise
+
+    def _read_prefix(self) -> bytes:
+        with self._lock:
+            self._file.seek(0)
+            data = self._file.read(min(self.size, HEADER_READ_SIZE))
+        self.bytes_read += len(data)
+        return data
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        """Exactly ``size`` bytes at ``offset``; ``NDBError`` if the file ends first."""
+        if offset < 0 or size < 0 or offset + size > self.size:
+            raise NDBError(
+                f"{size} bytes at offset 0x{offset:X} run past the end of the"
+                f" {self.size}-byte file",
+                offset=offset,
+            )
+        with self._lock:
+            self._file.seek(offset)
+            data = self._file.read(size)
+        if len(data) != size:
+            raise NDBError(f"short read: {len(data)} of {size} bytes", offset=offset)
+        self.bytes_read += size
+        return data
+
+    def nodes(self) -> Iterator[NBTEntry]:
+        """Every NBT entry in NID order."""
+        for page in self.nbt.leaf_pages():
+            yield from map(
+                NBTEntry,
+                (page["nid"] & 0xFFFFFFFF).tolist(),
+                page["bidData"].tolist(),
+                page["bidSub"].tolist(),
+                page["nidParent"].tolist(),
+            )
+
+    def node(self, nid: int) -> Node:
+        """The node with this NID; ``NodeNotFound`` (a ``KeyError``) if there is none."""
+        found = self.nbt.lookup(nid)
+        if found is None:
+            raise NodeNotFound(f"node 0x{nid:X} is not in the NBT", nid=nid)
+        return Node(
+            self.block_store,
+            self.limits,
+            nid,
+            int(found["bidData"]),
+            int(found["bidSub"]),
+            int(found["nidParent"]),
+        )
+
+    def blocks(self) -> Iterator[BBTEntry]:
+        """Every BBT entry in BID order."""
+        for page in self.bbt.leaf_pages():
+            ref = page["BREF"]
+            yield from map(
+                BBTEntry,
+                ref["bid"].tolist(),
+                ref["ib"].tolist(),
+                page["cb"].tolist(),
+                page["cRef"].tolist(),
+            )
+
+    def read_block(self, bid: int) -> bytes:
+        """One block's decoded bytes (decrypted, and inflated in 4K-page files)."""
+        return self.block_store.read(bid)
+
+    def close(self) -> None:
+        """Close the file if pstlib opened it; a caller's file object stays open."""
+        if self._owned:
+            self._file.close()
+
+    def __enter__(self) -> PSTFile:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        header = getattr(self, "header", None)
+        if header is None:
+            return f"<PSTFile {self.name!r}>"
+        return f"<PSTFile {self.name!r} {header.format} {header.kind} crypt={header.crypt}>"
+
+
+def open(source: Source, *, limits: Limits | None = None) -> PSTFile:  # noqa: A001
+    """Open a PST/OST file (a path, a binary file object, or bytes) for reading."""
+    return PSTFile(source, limits=limits)
