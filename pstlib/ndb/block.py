@@ -69,6 +69,35 @@ def is_internal(bid: int) -> bool:
     return bool(bid & BID_INTERNAL)
 
 
+def read_block_trailer(ndb: Format, raw: bytes) -> dict[str, int]:
+    """The BLOCKTRAILER at the end of a block's on-disk span, by spec name."""
+    packed, names = _trailer_reader(ndb)
+    return dict(zip(names, packed.unpack_from(raw, len(raw) - ndb.block_trailer_size)))
+
+
+def check_block(ndb: Format, raw: bytes, ib: int, bid: int, cb: int) -> dict[str, int]:
+    """Check a block's on-disk span read from ``ib`` against its BBT entry (bid, cb).
+
+    Size, id, signature ([MS-PST] 5.5) and CRC of the first cb bytes must all match.
+    """
+    trailer = read_block_trailer(ndb, raw)
+    if trailer["cb"] != cb:
+        raise BlockError(f"block trailer says {trailer['cb']} bytes, the BBT {cb}", offset=ib, bid=bid)
+    if trailer["bid"] & ~BID_RESERVED != bid & ~BID_RESERVED:
+        raise BlockError(f"block trailer names bid 0x{trailer['bid']:X}", offset=ib, bid=bid)
+    signature = compute_signature(ib, trailer["bid"])
+    if trailer["wSig"] != signature:
+        raise BlockError(
+            f"block wSig is 0x{trailer['wSig']:04X}, expected 0x{signature:04X}", offset=ib, bid=bid
+        )
+    actual = crc32(memoryview(raw)[:cb])
+    if actual != trailer["dwCRC"]:
+        raise CRCMismatch(
+            f"block dwCRC is 0x{trailer['dwCRC']:08X}, bytes give 0x{actual:08X}", offset=ib, bid=bid
+        )
+    return trailer
+
+
 class BBTEntry(NamedTuple):
     """A leaf BBT entry: where a block lives and how many nodes share it."""
 
@@ -98,7 +127,6 @@ class BlockStore:
         self._bbt = bbt
         self._crypt_method = crypt_method
         self._limits = limits
-        self._trailer, self._trailer_names = _trailer_reader(ndb)
         self.read = lru_cache(maxsize=cache_size)(self._read_uncached)
 
     @property
@@ -136,27 +164,7 @@ class BlockStore:
                 bid=bid,
             )
         raw = self._read(entry.offset, span)
-        values = self._trailer.unpack_from(raw, span - ndb.block_trailer_size)
-        trailer = dict(zip(self._trailer_names, values))
-        if trailer["cb"] != entry.size:
-            raise BlockError(
-                f"block trailer says {trailer['cb']} bytes, the BBT {entry.size}",
-                offset=entry.offset,
-                bid=bid,
-            )
-        if trailer["bid"] & ~BID_RESERVED != entry.bid & ~BID_RESERVED:
-            raise BlockError(
-                f"block trailer names bid 0x{trailer['bid']:X}",
-                offset=entry.offset,
-                bid=bid,
-            )
-        signature = compute_signature(entry.offset, trailer["bid"])
-        if trailer["wSig"] != signature:
-            raise BlockError(
-                f"block wSig is 0x{trailer['wSig']:04X}, expected 0x{signature:04X}",
-                offset=entry.offset,
-                bid=bid,
-            )
+        trailer = check_block(ndb, raw, entry.offset, entry.bid, entry.size)
         if "cbInflated" in trailer and trailer["cbInflated"] != self.size(bid):
             raise BlockError(
                 f"block trailer says it inflates to {trailer['cbInflated']} bytes,"
@@ -164,15 +172,7 @@ class BlockStore:
                 offset=entry.offset,
                 bid=bid,
             )
-        data = raw[: entry.size]
-        actual = crc32(data)
-        if actual != trailer["dwCRC"]:
-            raise CRCMismatch(
-                f"block dwCRC is 0x{trailer['dwCRC']:08X}, bytes give 0x{actual:08X}",
-                offset=entry.offset,
-                bid=bid,
-            )
-        return data, trailer, entry
+        return raw[: entry.size], trailer, entry
 
     def _read_uncached(self, bid: int) -> bytes:
         data, trailer, entry = self.read_stored(bid)

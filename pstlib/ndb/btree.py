@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 
 import numpy as np
 from construct import Bytes, Int8ul, Int16ul, Int32ul, Int64ul, Struct
@@ -81,15 +81,15 @@ class BTreeSchema:
     info: Struct
     btpage: Struct
 
-    @property
+    @cached_property
     def btentry_dtype(self) -> np.dtype:
         return numpy_dtype(self.btentry)
 
-    @property
+    @cached_property
     def nbtentry_dtype(self) -> np.dtype:
         return numpy_dtype(self.nbtentry)
 
-    @property
+    @cached_property
     def bbtentry_dtype(self) -> np.dtype:
         return numpy_dtype(self.bbtentry)
 
@@ -118,10 +118,67 @@ ReadFn = Callable[[int, int], bytes]
 
 
 @dataclass(frozen=True)
-class _Page:
+class BTPage:
+    """A checked BTPAGE: its level, its entries as a numpy record array, their keys."""
+
     level: int
     entries: np.ndarray
     keys: np.ndarray
+
+
+def _entry_dtype(dtype: np.dtype, cbent: int) -> np.dtype:
+    """``dtype`` widened to cbEnt bytes: the spec says readers use cbEnt as the stride."""
+    if cbent == dtype.itemsize:
+        return dtype
+    fields = dtype.fields
+    return np.dtype(
+        {
+            "names": list(fields),
+            "formats": [fields[name][0] for name in fields],
+            "offsets": [fields[name][1] for name in fields],
+            "itemsize": cbent,
+        }
+    )
+
+
+def parse_btpage(ndb: Format, page: bytes, ib: int, ptype: int, bid: int | None) -> BTPage:
+    """Check a BTPAGE ([MS-PST] 2.2.2.7.7.1) read from ``ib`` and parse its entries."""
+    schema = btree_schema(ndb)
+    check_page(ndb, page, ib, ptype, bid)
+    name = "NBT" if ptype == PTYPE_NBT else "BBT"
+    cent, _, cbent, level = _info_format(ndb).unpack_from(page, ndb.btree_entries_size)[:4]
+    if level == 0:
+        dtype = schema.nbtentry_dtype if ptype == PTYPE_NBT else schema.bbtentry_dtype
+    else:
+        dtype = schema.btentry_dtype
+    if cbent < dtype.itemsize:
+        raise PageError(
+            f"{name} page at level {level} has cbEnt {cbent}, less than the {dtype.itemsize}"
+            " its entries need",
+            offset=ib,
+            bid=bid,
+        )
+    if cent * cbent > ndb.btree_entries_size:
+        raise PageError(
+            f"{name} page claims {cent} entries of {cbent} bytes, more than fit",
+            offset=ib,
+            bid=bid,
+        )
+    entries = np.frombuffer(page, _entry_dtype(dtype, cbent), count=cent)
+    if level > 0:
+        keys = entries["btkey"]
+    elif ptype == PTYPE_NBT:
+        keys = entries["nid"]
+    else:
+        keys = entries["BREF"]["bid"]
+    if cent > 1 and not bool(np.all(keys[1:] > keys[:-1])):
+        raise PageError(f"{name} page keys are not in ascending order", offset=ib, bid=bid)
+    return BTPage(level, entries, keys)
+
+
+@cache
+def _info_format(ndb: Format):
+    return struct_format(btree_schema(ndb).info)
 
 
 class BTree:
@@ -136,53 +193,22 @@ class BTree:
         limits: Limits,
         cache_size: int = 512,
     ) -> None:
-        schema = btree_schema(ndb)
         self._read = read
         self._ndb = ndb
         self._ptype = ptype
         self._root = root
         self._limits = limits
         self._name = "NBT" if ptype == PTYPE_NBT else "BBT"
-        self._branch_dtype = schema.btentry_dtype
-        self._leaf_dtype = schema.nbtentry_dtype if ptype == PTYPE_NBT else schema.bbtentry_dtype
-        self._leaf_key = "nid" if ptype == PTYPE_NBT else "BREF"
-        self._info = struct_format(schema.info)
         self._page = lru_cache(maxsize=cache_size)(self._load_page)
 
     @property
     def root(self) -> BRef:
         return self._root
 
-    def _load_page(self, ib: int, bid: int) -> _Page:
-        ndb = self._ndb
-        data = self._read(ib, ndb.page_size)
-        check_page(ndb, data, ib, self._ptype, bid)
-        cent, _, cbent, level = self._info.unpack_from(data, ndb.btree_entries_size)[:4]
-        dtype = self._leaf_dtype if level == 0 else self._branch_dtype
-        if cbent != dtype.itemsize:
-            raise PageError(
-                f"{self._name} page at level {level} has cbEnt {cbent}, expected {dtype.itemsize}",
-                offset=ib,
-                bid=bid,
-            )
-        if cent * cbent > ndb.btree_entries_size:
-            raise PageError(
-                f"{self._name} page claims {cent} entries of {cbent} bytes, more than fit",
-                offset=ib,
-                bid=bid,
-            )
-        entries = np.frombuffer(data, dtype, count=cent)
-        if level == 0:
-            keys = entries[self._leaf_key]
-            if self._leaf_key == "BREF":
-                keys = keys["bid"]
-        else:
-            keys = entries["btkey"]
-        if cent > 1 and not bool(np.all(keys[1:] > keys[:-1])):
-            raise PageError(f"{self._name} page keys are not in ascending order", offset=ib, bid=bid)
-        return _Page(level, entries, keys)
+    def _load_page(self, ib: int, bid: int) -> BTPage:
+        return parse_btpage(self._ndb, self._read(ib, self._ndb.page_size), ib, self._ptype, bid)
 
-    def _child(self, ref: BRef, expected_level: int | None, depth: int) -> _Page:
+    def _child(self, ref: BRef, expected_level: int | None, depth: int) -> BTPage:
         if depth > self._limits.max_btree_depth:
             raise LimitExceeded(
                 f"{self._name} deeper than {self._limits.max_btree_depth} levels",

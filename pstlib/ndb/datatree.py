@@ -34,11 +34,10 @@ class DataTree:
     total_size: int
 
 
-def _read_xblock(
-    store: BlockStore, bid: int, levels: tuple[int, ...], nid: int | None
+def parse_xblock(
+    data: bytes, id_size: int, levels: tuple[int, ...], bid: int, nid: int | None = None
 ) -> tuple[int, int, list[int]]:
-    """(cLevel, lcbTotal, rgbid) of an XBLOCK/XXBLOCK whose cLevel is in ``levels``."""
-    data = store.read(bid)
+    """(cLevel, lcbTotal, rgbid) of a decoded XBLOCK/XXBLOCK whose cLevel is in ``levels``."""
     if len(data) < _HEAD.size:
         raise BlockError("data-tree block too short for its header", bid=bid, nid=nid)
     btype, level, count, total = _HEAD.unpack_from(data)
@@ -49,8 +48,7 @@ def _read_xblock(
             bid=bid,
             nid=nid,
         )
-    width = store.format.id_size
-    end = _HEAD.size + count * width
+    end = _HEAD.size + count * id_size
     if end > len(data):
         raise BlockError(
             f"data-tree block claims {count} children, more than its {len(data)} bytes hold",
@@ -58,10 +56,16 @@ def _read_xblock(
             nid=nid,
         )
     children = [
-        int.from_bytes(data[start:start + width], "little")
-        for start in range(_HEAD.size, end, width)
+        int.from_bytes(data[start:start + id_size], "little")
+        for start in range(_HEAD.size, end, id_size)
     ]
     return level, total, children
+
+
+def _read_xblock(
+    store: BlockStore, bid: int, levels: tuple[int, ...], nid: int | None
+) -> tuple[int, int, list[int]]:
+    return parse_xblock(store.read(bid), store.format.id_size, levels, bid, nid)
 
 
 def data_tree(store: BlockStore, bid: int, nid: int | None, max_size: int) -> DataTree:

@@ -49,11 +49,11 @@ def _schema(ndb: Format) -> tuple:
     return struct_format(head), numpy_dtype(slentry), numpy_dtype(sientry)
 
 
-def _read_level(store: BlockStore, bid: int, level: int, nid: int | None) -> np.ndarray:
-    head, slentry, sientry = _schema(store.format)
-    if not is_internal(bid):
-        raise BlockError(f"subnode tree block 0x{bid:X} is not an internal block", bid=bid, nid=nid)
-    data = store.read(bid)
+def parse_subnode_block(
+    ndb: Format, data: bytes, level: int, bid: int, nid: int | None = None
+) -> np.ndarray:
+    """The SIENTRY (level 1) or SLENTRY (level 0) records of a decoded subnode block."""
+    head, slentry, sientry = _schema(ndb)
     if len(data) < head.size:
         raise BlockError("subnode block too short for its header", bid=bid, nid=nid)
     btype, clevel, count = head.unpack_from(data)[:3]
@@ -72,6 +72,12 @@ def _read_level(store: BlockStore, bid: int, level: int, nid: int | None) -> np.
             nid=nid,
         )
     return np.frombuffer(data, dtype, count=count, offset=head.size)
+
+
+def _read_level(store: BlockStore, bid: int, level: int, nid: int | None) -> np.ndarray:
+    if not is_internal(bid):
+        raise BlockError(f"subnode tree block 0x{bid:X} is not an internal block", bid=bid, nid=nid)
+    return parse_subnode_block(store.format, store.read(bid), level, bid, nid)
 
 
 def subnode_entries(store: BlockStore, bid: int, nid: int | None = None) -> list[SubnodeEntry]:
