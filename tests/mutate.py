@@ -22,3 +22,11 @@ def fix_page_crc(data: bytearray, ndb: Format, ib: int) -> bytearray:
     crc_offset = ib + ndb.page_crc_size + (8 if ndb.name == ANSI else 4)
     struct.pack_into("<I", data, crc_offset, crc32(data[ib:ib + ndb.page_crc_size]))
     return data
+
+
+def fix_block_crc(data: bytearray, ndb: Format, offset: int, cb: int) -> bytearray:
+    """Recompute a block's trailer CRC after its first ``cb`` bytes were edited."""
+    trailer = offset + ndb.block_span(cb) - ndb.block_trailer_size
+    crc_offset = trailer + (8 if ndb.name == ANSI else 4)
+    struct.pack_into("<I", data, crc_offset, crc32(data[offset:offset + cb]))
+    return data

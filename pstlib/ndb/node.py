@@ -23,7 +23,7 @@ from pstlib.ndb.subnode import subnode_entries
 class Node:
     """A node (or subnode): its NID, the roots of its two trees, and readers."""
 
-    __slots__ = ("_store", "_limits", "nid", "bid_data", "bid_sub", "nid_parent", "_nesting")
+    __slots__ = ("_store", "_limits", "nid", "bid_data", "bid_sub", "nid_parent", "_ancestors")
 
     def __init__(
         self,
@@ -33,7 +33,7 @@ class Node:
         bid_data: int,
         bid_sub: int,
         nid_parent: int,
-        nesting: int = 0,
+        ancestors: tuple[int, ...] = (),
     ) -> None:
         self._store = store
         self._limits = limits
@@ -42,7 +42,8 @@ class Node:
         self.bid_sub = bid_sub
         self.nid_parent = nid_parent
         """The parent NID from the NBT; for a subnode, the NID of the node holding it."""
-        self._nesting = nesting
+        self._ancestors = ancestors
+        """The bidSub of every node above this subnode, to refuse cycles."""
 
     def __repr__(self) -> str:
         return (
@@ -91,17 +92,25 @@ class Node:
         """The subnodes by NID, each a ``Node`` with the same methods."""
         if self.bid_sub == 0:
             return {}
-        if self._nesting >= self._limits.max_subnode_nesting:
+        if len(self._ancestors) >= self._limits.max_subnode_nesting:
             raise LimitExceeded(
                 f"subnodes nested deeper than {self._limits.max_subnode_nesting}",
                 nid=self.nid,
                 bid=self.bid_sub,
             )
+        ancestors = (*self._ancestors, self.bid_sub)
         out: dict[int, Node] = {}
         for entry in subnode_entries(self._store, self.bid_sub, self.nid):
             if entry.nid in out:
                 raise BlockError(
                     f"subnode 0x{entry.nid:X} listed twice", nid=self.nid, bid=self.bid_sub
+                )
+            if entry.bid_sub in ancestors:
+                raise BlockError(
+                    f"subnode 0x{entry.nid:X} leads back to subnode tree 0x{entry.bid_sub:X}"
+                    " (a cycle)",
+                    nid=self.nid,
+                    bid=self.bid_sub,
                 )
             out[entry.nid] = Node(
                 self._store,
@@ -110,15 +119,31 @@ class Node:
                 entry.bid_data,
                 entry.bid_sub,
                 self.nid,
-                self._nesting + 1,
+                ancestors,
             )
         return out
 
     def walk_subnodes(self) -> Iterator[Node]:
-        """Every subnode at any depth, depth-first, each tree in NID order."""
-        for sub in self.subnodes().values():
+        """Every subnode at any depth, depth-first, each tree in NID order.
+
+        A subnode tree reached twice in one walk is refused, so a hostile file
+        cannot make the walk exponential by sharing trees.
+        """
+        seen: set[int] = {self.bid_sub}
+        pending = [iter(self.subnodes().values())]
+        while pending:
+            sub = next(pending[-1], None)
+            if sub is None:
+                pending.pop()
+                continue
             yield sub
-            yield from sub.walk_subnodes()
+            if sub.bid_sub:
+                if sub.bid_sub in seen:
+                    raise BlockError(
+                        f"subnode tree 0x{sub.bid_sub:X} reached twice", nid=sub.nid, bid=sub.bid_sub
+                    )
+                seen.add(sub.bid_sub)
+                pending.append(iter(sub.subnodes().values()))
 
 
 class NodeStream(io.RawIOBase):
