@@ -10,15 +10,19 @@ import builtins
 import io
 import os
 import threading
+from functools import cached_property
 from collections.abc import Iterator
 from typing import BinaryIO, NamedTuple
 
-from pstlib.errors import NDBError, NodeNotFound
+from pstlib.errors import NDBError, NodeNotFound, PSTError
 from pstlib.limits import Limits
 from pstlib.ndb.block import BBTEntry, BlockStore
 from pstlib.ndb.btree import BTree
 from pstlib.ndb.header import HEADER_READ_SIZE, Header, read_header
-from pstlib.ndb.node import Node
+from pstlib.ltp.codepage import DEFAULT_CODEPAGE
+from pstlib.ltp.namedprops import NamedProperties
+from pstlib.ltp.node import Node
+from pstlib.ndb.nid import NID_MESSAGE_STORE, NID_NAME_TO_ID_MAP
 from pstlib.ndb.page import PTYPE_BBT, PTYPE_NBT
 
 
@@ -105,7 +109,7 @@ class PSTFile:
         found = self.nbt.lookup(nid)
         if found is None:
             raise NodeNotFound(f"node 0x{nid:X} is not in the NBT", nid=nid)
-        return Node(
+        node = Node(
             self.block_store,
             self.limits,
             nid,
@@ -113,6 +117,22 @@ class PSTFile:
             int(found["bidSub"]),
             int(found["nidParent"]),
         )
+        if nid != NID_MESSAGE_STORE:
+            node.default_codepage = self.default_codepage
+        return node
+
+    @cached_property
+    def default_codepage(self) -> int:
+        """Code page of String8 values where an object names none: the store's, else 1252."""
+        try:
+            return self.node(NID_MESSAGE_STORE).properties().codepage
+        except PSTError:
+            return DEFAULT_CODEPAGE
+
+    @cached_property
+    def named_properties(self) -> NamedProperties:
+        """The store's named properties ([MS-PST] 2.4.7): id to (GUID, LID or name) and back."""
+        return NamedProperties(self.node(NID_NAME_TO_ID_MAP).properties())
 
     def blocks(self) -> Iterator[BBTEntry]:
         """Every BBT entry in BID order."""

@@ -23,7 +23,16 @@ from pstlib.ndb.subnode import subnode_entries
 class Node:
     """A node (or subnode): its NID, the roots of its two trees, and readers."""
 
-    __slots__ = ("_store", "_limits", "nid", "bid_data", "bid_sub", "nid_parent", "_ancestors")
+    __slots__ = (
+        "_store",
+        "_limits",
+        "nid",
+        "bid_data",
+        "bid_sub",
+        "nid_parent",
+        "_ancestors",
+        "_tree",
+    )
 
     def __init__(
         self,
@@ -44,6 +53,7 @@ class Node:
         """The parent NID from the NBT; for a subnode, the NID of the node holding it."""
         self._ancestors = ancestors
         """The bidSub of every node above this subnode, to refuse cycles."""
+        self._tree: tuple[tuple[int, ...], int] | None = None
 
     def __repr__(self) -> str:
         return (
@@ -53,12 +63,31 @@ class Node:
 
     def _leaves(self) -> tuple[tuple[int, ...], int]:
         """The data blocks in order and the size the data must add up to."""
-        if self.bid_data == 0:
-            return (), 0
-        if is_internal(self.bid_data):
-            tree = data_tree(self._store, self.bid_data, self.nid, self._limits.max_node_size)
-            return tree.leaves, tree.total_size
-        return (self.bid_data,), self._store.size(self.bid_data)
+        if self._tree is None:
+            if self.bid_data == 0:
+                self._tree = (), 0
+            elif is_internal(self.bid_data):
+                tree = data_tree(self._store, self.bid_data, self.nid, self._limits.max_node_size)
+                self._tree = tree.leaves, tree.total_size
+            else:
+                self._tree = (self.bid_data,), self._store.size(self.bid_data)
+        return self._tree
+
+    @property
+    def data_block_count(self) -> int:
+        """How many data blocks the node's data tree has (heaps address them by index)."""
+        return len(self._leaves()[0])
+
+    def read_data_block(self, index: int) -> bytes:
+        """The decoded data block at ``index`` of the data tree."""
+        leaves = self._leaves()[0]
+        if not 0 <= index < len(leaves):
+            raise BlockError(
+                f"data block {index} requested of a node with {len(leaves)}",
+                nid=self.nid,
+                bid=self.bid_data,
+            )
+        return self._store.read(leaves[index])
 
     @property
     def size(self) -> int:
@@ -112,7 +141,7 @@ class Node:
                     nid=self.nid,
                     bid=self.bid_sub,
                 )
-            out[entry.nid] = Node(
+            out[entry.nid] = type(self)(
                 self._store,
                 self._limits,
                 entry.nid,

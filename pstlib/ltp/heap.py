@@ -1,0 +1,118 @@
+"""The heap-on-node of [MS-PST] 2.3.1: small allocations inside a node's blocks.
+
+Each data block of the node is one heap page with a page map of allocation
+offsets; a HID names an allocation by block index and 1-based item index.
+Block 0 starts with the HNHDR, blocks 8, 136, 264, ... with an HNBITMAPHDR,
+all others with an HNPAGEHDR; only the ibHnpm field of each is needed here.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from construct import Bytes, Int8ul, Int16ul, Int32ul, Struct
+
+from pstlib.errors import LTPError
+from pstlib.ndb.node import Node
+from pstlib.ndb.schema import parse, struct_format
+
+HN_SIGNATURE = 0xEC
+
+# bClientSig values, [MS-PST] 2.3.1.2.
+CLIENT_SIG_TC = 0x7C
+CLIENT_SIG_BTH = 0xB5
+CLIENT_SIG_PC = 0xBC
+
+# HNHDR, HNPAGEHDR, HNBITMAPHDR and the head of HNPAGEMAP, [MS-PST] 2.3.1.2-5.
+HNHDR = Struct(
+    "ibHnpm" / Int16ul,
+    "bSig" / Int8ul,
+    "bClientSig" / Int8ul,
+    "hidUserRoot" / Int32ul,
+    "rgbFillLevel" / Bytes(4),
+)
+HNPAGEHDR = Struct("ibHnpm" / Int16ul)
+HNBITMAPHDR = Struct("ibHnpm" / Int16ul, "rgbFillLevel" / Bytes(64))
+HNPAGEMAP_HEAD = Struct("cAlloc" / Int16ul, "cFree" / Int16ul)
+
+_PAGEMAP_HEAD = struct_format(HNPAGEMAP_HEAD)
+_IBHNPM = struct_format(HNPAGEHDR)
+
+
+def split_hid(hid: int) -> tuple[int, int, int]:
+    """(hidType, hidIndex, hidBlockIndex) of a HID, [MS-PST] 2.3.1.1."""
+    return hid & 0x1F, (hid >> 5) & 0x7FF, hid >> 16
+
+
+def is_hid(hnid: int) -> bool:
+    """An HNID is a HID when its low 5 bits (the NID type) are zero, [MS-PST] 2.3.3.2."""
+    return hnid & 0x1F == 0
+
+
+class Heap:
+    """A node's heap: its client signature, user root, and allocations by HID."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        if node.data_block_count == 0:
+            raise LTPError("node has no data, so no heap", nid=node.nid)
+        first = node.read_data_block(0)
+        if len(first) < HNHDR.sizeof():
+            raise LTPError(f"heap block of {len(first)} bytes is too short for an HNHDR", nid=node.nid)
+        header = parse(HNHDR, first, error=LTPError, what="HNHDR")
+        if header.bSig != HN_SIGNATURE:
+            raise LTPError(
+                f"not a heap: bSig 0x{header.bSig:02X}, expected 0xEC", nid=node.nid, bid=node.bid_data
+            )
+        self.client_signature: int = header.bClientSig
+        self.user_root: int = header.hidUserRoot
+        self._page = lru_cache(maxsize=64)(self._load_page)
+
+    def _load_page(self, block_index: int) -> tuple[bytes, np.ndarray]:
+        """A heap page's bytes and its rgibAlloc offsets, checked."""
+        node = self.node
+        if block_index >= node.data_block_count:
+            raise LTPError(
+                f"HID names heap block {block_index}, the heap has {node.data_block_count}",
+                nid=node.nid,
+            )
+        data = node.read_data_block(block_index)
+        if len(data) < 2:
+            raise LTPError(f"heap block {block_index} is too short for its header", nid=node.nid)
+        (map_offset,) = _IBHNPM.unpack_from(data)
+        if map_offset + _PAGEMAP_HEAD.size > len(data):
+            raise LTPError(
+                f"heap block {block_index} puts its page map at {map_offset}, past its {len(data)} bytes",
+                nid=node.nid,
+            )
+        count, _ = _PAGEMAP_HEAD.unpack_from(data, map_offset)
+        start = map_offset + _PAGEMAP_HEAD.size
+        if start + 2 * (count + 1) > len(data):
+            raise LTPError(
+                f"heap block {block_index} page map claims {count} allocations, more than fit",
+                nid=node.nid,
+            )
+        offsets = np.frombuffer(data, "<u2", count=count + 1, offset=start)
+        if count and (bool(np.any(offsets[1:] < offsets[:-1])) or int(offsets[-1]) > map_offset):
+            raise LTPError(
+                f"heap block {block_index} page map offsets are out of order or overlap the map",
+                nid=node.nid,
+            )
+        return data, offsets
+
+    def item(self, hid: int) -> bytes:
+        """The bytes of the allocation ``hid`` names; a zero HID is an empty allocation."""
+        if hid == 0:
+            return b""
+        hid_type, index, block_index = split_hid(hid)
+        if hid_type != 0:
+            raise LTPError(f"0x{hid:X} is not a HID (type {hid_type})", nid=self.node.nid)
+        data, offsets = self._page(block_index)
+        if not 1 <= index < len(offsets):
+            raise LTPError(
+                f"HID 0x{hid:X} names allocation {index} of heap block {block_index},"
+                f" which has {len(offsets) - 1}",
+                nid=self.node.nid,
+            )
+        return data[int(offsets[index - 1]):int(offsets[index])]

@@ -1,0 +1,143 @@
+"""The property context of [MS-PST] 2.3.3: a node's properties, in a BTH.
+
+Records are (wPropId, wPropType, dwValueHnid).  Values of fixed types of up
+to 4 bytes sit in dwValueHnid itself; all others are an HNID: a HID into the
+node's heap, or the NID of one of the node's subnodes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from construct import Int16ul, Int32ul, Struct
+
+from pstlib.errors import LTPError
+from pstlib.ltp.bth import BTH
+from pstlib.ltp.codepage import (
+    DEFAULT_CODEPAGE,
+    PID_TAG_INTERNET_CODEPAGE,
+    PID_TAG_MESSAGE_CODEPAGE,
+    PID_TAG_MESSAGE_LOCALE_ID,
+    object_codepage,
+)
+from pstlib.ltp.heap import CLIENT_SIG_PC, Heap, is_hid
+from pstlib.ltp.proptypes import FIXED_SIZES, PropertyType, decode
+from pstlib.ndb.node import Node
+from pstlib.ndb.schema import numpy_dtype
+
+# PC BTH record, [MS-PST] 2.3.3.3.
+PC_RECORD = Struct("wPropId" / Int16ul, "wPropType" / Int16ul, "dwValueHnid" / Int32ul)
+_PC_RECORD = numpy_dtype(PC_RECORD)
+
+
+_PREFERRED = {
+    PropertyType.STRING8: PropertyType.STRING,
+    PropertyType.MULTIPLE_STRING8: PropertyType.MULTIPLE_STRING,
+}
+"""Where one id is stored as both, the Unicode form wins."""
+
+
+def value_bytes(
+    ptype: int, hnid: int, heap: Heap, subnode: Callable[[int], Node], inline_size: int
+) -> bytes:
+    """The stored bytes of a value: inline where it fits ``inline_size``, else via its HNID."""
+    size = FIXED_SIZES.get(ptype)
+    if size is not None and size <= inline_size:
+        return hnid.to_bytes(inline_size, "little")[:size]
+    if hnid == 0:
+        return b""
+    if is_hid(hnid):
+        return heap.item(hnid)
+    return subnode(hnid).read()
+
+
+class PropertyContext(Mapping[int, Any]):
+    """A node's properties by 16-bit property id, decoded on access."""
+
+    def __init__(self, node: Node, default_codepage: int = DEFAULT_CODEPAGE) -> None:
+        self.node = node
+        self.heap = Heap(node)
+        if self.heap.client_signature != CLIENT_SIG_PC:
+            raise LTPError(
+                f"not a property context: heap client signature 0x{self.heap.client_signature:02X}",
+                nid=node.nid,
+            )
+        bth = BTH(self.heap, self.heap.user_root)
+        if (bth.key_size, bth.data_size) != (2, 6):
+            raise LTPError(
+                f"PC BTH has cbKey {bth.key_size} and cbEnt {bth.data_size}, expected 2 and 6",
+                nid=node.nid,
+            )
+        self._stored: dict[int, dict[int, int]] = {}
+        records = bth.records(_PC_RECORD)
+        for prop_id, ptype, hnid in zip(
+            records["wPropId"].tolist(), records["wPropType"].tolist(), records["dwValueHnid"].tolist()
+        ):
+            self._stored.setdefault(prop_id, {})[ptype] = hnid
+        self._subnodes: dict[int, Node] | None = None
+        self._default_codepage = default_codepage
+
+    def _subnode(self, nid: int) -> Node:
+        if self._subnodes is None:
+            self._subnodes = self.node.subnodes()
+        try:
+            return self._subnodes[nid]
+        except KeyError:
+            raise LTPError(f"property value names subnode 0x{nid:X}, which is missing", nid=self.node.nid) from None
+
+    def __getitem__(self, prop_id: int) -> Any:
+        return decode(self.type_of(prop_id), self.raw(prop_id), self.codepage)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._stored)
+
+    def __len__(self) -> int:
+        return len(self._stored)
+
+    def __contains__(self, prop_id: object) -> bool:
+        return prop_id in self._stored
+
+    def types_of(self, prop_id: int) -> tuple[int, ...]:
+        """Every type ``prop_id`` is stored with (usually one)."""
+        return tuple(self._stored[prop_id])
+
+    def type_of(self, prop_id: int) -> int:
+        """The stored type of ``prop_id``; the Unicode one where both string forms exist."""
+        types = self._stored[prop_id]
+        for ptype in types:
+            if _PREFERRED.get(ptype) in types:
+                return _PREFERRED[ptype]
+        return next(iter(types))
+
+    def raw(self, prop_id: int, type: int | None = None) -> bytes:  # noqa: A002 - the API's name
+        """The stored bytes of ``prop_id`` (of stored type ``type`` where it has several)."""
+        ptype = self.type_of(prop_id) if type is None else type
+        hnid = self._stored[prop_id].get(ptype)
+        if hnid is None:
+            raise KeyError(f"property 0x{prop_id:04X} is not stored as type 0x{ptype:04X}")
+        try:
+            return value_bytes(ptype, hnid, self.heap, self._subnode, 4)
+        except LTPError as exc:
+            raise LTPError(f"property 0x{prop_id:04X}: {exc.message}", nid=self.node.nid) from None
+
+    def value(self, prop_id: int, type: int | None = None) -> Any:  # noqa: A002
+        """The decoded value of ``prop_id`` (of stored type ``type`` where it has several)."""
+        ptype = self.type_of(prop_id) if type is None else type
+        try:
+            return decode(ptype, self.raw(prop_id, ptype), self.codepage)
+        except LTPError as exc:
+            raise LTPError(f"property 0x{prop_id:04X}: {exc.message}", nid=self.node.nid) from None
+
+    def _int32(self, prop_id: int) -> int:
+        return self._stored.get(prop_id, {}).get(PropertyType.INTEGER32, 0)
+
+    @property
+    def codepage(self) -> int:
+        """The code page of this object's String8 values (``codepage.object_codepage``)."""
+        return object_codepage(
+            self._int32(PID_TAG_MESSAGE_CODEPAGE),
+            self._int32(PID_TAG_INTERNET_CODEPAGE),
+            self._int32(PID_TAG_MESSAGE_LOCALE_ID),
+            self._default_codepage,
+        )
