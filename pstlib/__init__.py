@@ -14,10 +14,16 @@ from pstlib.errors import (
     PSTError,
     UnsupportedFormat,
 )
+from pstlib import tags
 from pstlib.limits import Limits
 from pstlib.ndb.block import BBTEntry
 from pstlib.ndb.header import Header
-from pstlib.ndb.node import Node, NodeStream
+from pstlib.ltp.namedprops import NamedProperties
+from pstlib.ltp.node import Node
+from pstlib.ltp.propertycontext import PropertyContext
+from pstlib.ltp.proptypes import PropertyType
+from pstlib.ltp.tablecontext import Row, TableContext
+from pstlib.ndb.node import NodeStream
 from pstlib.pstfile import NBTEntry, PSTFile, open
 
 __version__ = "0.1.0"
@@ -34,13 +40,19 @@ __all__ = [
     "Limits",
     "MessagingError",
     "NBTEntry",
+    "NamedProperties",
     "NDBError",
     "Node",
     "NodeNotFound",
     "NodeStream",
     "PSTError",
     "PSTFile",
+    "PropertyContext",
+    "PropertyType",
+    "Row",
+    "TableContext",
     "PageError",
     "UnsupportedFormat",
     "open",
+    "tags",
 ]
