@@ -74,6 +74,10 @@ class PropertyContext(Mapping[int, Any]):
         for prop_id, ptype, hnid in zip(
             records["wPropId"].tolist(), records["wPropType"].tolist(), records["dwValueHnid"].tolist()
         ):
+            if prop_id == ptype == 0:
+                # All-zero records pad the BTH of some Aspose-written messages: property
+                # 0x0000 of PtypUnspecified names no property ([MS-OXCDATA] 2.11.1).
+                continue
             self._stored.setdefault(prop_id, {})[ptype] = hnid
         self._subnodes: dict[int, Node] | None = None
         self._default_codepage = default_codepage
