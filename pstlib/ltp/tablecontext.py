@@ -226,7 +226,8 @@ class TableContext(Sequence["Row"]):
 
     def _column(self, tag: int) -> Column:
         """The column of a full tag, or of a property id (the Unicode one where there are two)."""
-        column = self._by_id.get(tag) if tag <= 0xFFFF else self._by_tag.get(tag)
+        column = self._by_id.get(tag) if tag <= 0xFFFF else None
+        column = column or self._by_tag.get(tag)
         if column is None:
             raise KeyError(f"no column 0x{tag:X}")
         return column
