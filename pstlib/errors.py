@@ -74,5 +74,29 @@ class LTPError(PSTError):
     """Damage in the lists, tables and properties layer ([MS-PST] 2.3)."""
 
 
+class HeapError(LTPError):
+    """A malformed heap-on-node ([MS-PST] 2.3.1): header, page map or HID."""
+
+
+class BTHError(LTPError):
+    """A malformed BTree-on-Heap ([MS-PST] 2.3.2)."""
+
+
+class PropertyContextError(LTPError):
+    """A malformed property context ([MS-PST] 2.3.3)."""
+
+
+class TableContextError(LTPError):
+    """A malformed table context ([MS-PST] 2.3.4)."""
+
+
+class NamedPropertyError(LTPError):
+    """A malformed named property lookup map ([MS-PST] 2.4.7)."""
+
+
+class PropertyValueError(LTPError):
+    """Stored bytes that cannot be a value of the property's type."""
+
+
 class MessagingError(PSTError):
     """Damage in the messaging layer ([MS-PST] 2.4)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from construct import Int8ul, Int32ul, Struct
 
-from pstlib.errors import LTPError
+from pstlib.errors import BTHError
 from pstlib.ltp.heap import CLIENT_SIG_BTH, Heap
 from pstlib.ndb.schema import parse
 
@@ -42,17 +42,17 @@ class BTH:
         nid = heap.node.nid
         raw = heap.item(hid)
         if len(raw) < BTHHEADER.sizeof():
-            raise LTPError(f"BTHHEADER at HID 0x{hid:X} is {len(raw)} bytes", nid=nid)
-        header = parse(BTHHEADER, raw, error=LTPError, what="BTHHEADER")
+            raise BTHError(f"BTHHEADER at HID 0x{hid:X} is {len(raw)} bytes", nid=nid)
+        header = parse(BTHHEADER, raw, error=BTHError, what="BTHHEADER")
         if header.bType != CLIENT_SIG_BTH:
-            raise LTPError(f"BTHHEADER bType is 0x{header.bType:02X}, expected 0xB5", nid=nid)
+            raise BTHError(f"BTHHEADER bType is 0x{header.bType:02X}, expected 0xB5", nid=nid)
         if header.cbKey not in (2, 4, 8, 16) or header.cbEnt < 1:
-            raise LTPError(
+            raise BTHError(
                 f"BTH has cbKey {header.cbKey} and cbEnt {header.cbEnt}, outside [MS-PST] 2.3.2.1",
                 nid=nid,
             )
         if header.bIdxLevels > MAX_INDEX_LEVELS:
-            raise LTPError(f"BTH claims {header.bIdxLevels} index levels", nid=nid)
+            raise BTHError(f"BTH claims {header.bIdxLevels} index levels", nid=nid)
         self.key_size: int = header.cbKey
         self.data_size: int = header.cbEnt
         self.levels: int = header.bIdxLevels
@@ -73,7 +73,7 @@ class BTH:
             for hid in hids:
                 for child in self._level(hid, index_dtype)["hidNextLevel"].tolist():
                     if child in seen:
-                        raise LTPError(
+                        raise BTHError(
                             f"BTH index reaches HID 0x{child:X} twice", nid=self.heap.node.nid
                         )
                     seen.add(child)
@@ -87,7 +87,7 @@ class BTH:
     def _level(self, hid: int, dtype: np.dtype) -> np.ndarray:
         raw = self.heap.item(hid)
         if len(raw) % dtype.itemsize:
-            raise LTPError(
+            raise BTHError(
                 f"BTH allocation 0x{hid:X} of {len(raw)} bytes is not a whole number of"
                 f" {dtype.itemsize}-byte records",
                 nid=self.heap.node.nid,

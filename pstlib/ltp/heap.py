@@ -13,7 +13,7 @@ from functools import lru_cache
 import numpy as np
 from construct import Bytes, Int8ul, Int16ul, Int32ul, Struct
 
-from pstlib.errors import LTPError
+from pstlib.errors import HeapError
 from pstlib.ndb.node import Node
 from pstlib.ndb.schema import parse, struct_format
 
@@ -56,48 +56,52 @@ class Heap:
     def __init__(self, node: Node) -> None:
         self.node = node
         if node.data_block_count == 0:
-            raise LTPError("node has no data, so no heap", nid=node.nid)
+            raise HeapError("node has no data, so no heap", nid=node.nid)
         first = node.read_data_block(0)
         if len(first) < HNHDR.sizeof():
-            raise LTPError(f"heap block of {len(first)} bytes is too short for an HNHDR", nid=node.nid)
-        header = parse(HNHDR, first, error=LTPError, what="HNHDR")
+            raise HeapError(f"heap block of {len(first)} bytes is too short for an HNHDR", nid=node.nid)
+        header = parse(HNHDR, first, error=HeapError, what="HNHDR")
         if header.bSig != HN_SIGNATURE:
-            raise LTPError(
+            raise HeapError(
                 f"not a heap: bSig 0x{header.bSig:02X}, expected 0xEC", nid=node.nid, bid=node.bid_data
             )
         self.client_signature: int = header.bClientSig
         self.user_root: int = header.hidUserRoot
         self._page = lru_cache(maxsize=64)(self._load_page)
 
+    def _fail(self, message: str, block_index: int | None = None) -> HeapError:
+        """A HeapError naming the node and, where known, the heap block's BID and offset."""
+        bid = offset = None
+        if block_index is not None and block_index < self.node.data_block_count:
+            bid, offset = self.node.data_block_location(block_index)
+        return HeapError(message, nid=self.node.nid, bid=bid, offset=offset)
+
     def _load_page(self, block_index: int) -> tuple[bytes, np.ndarray]:
         """A heap page's bytes and its rgibAlloc offsets, checked."""
         node = self.node
         if block_index >= node.data_block_count:
-            raise LTPError(
-                f"HID names heap block {block_index}, the heap has {node.data_block_count}",
-                nid=node.nid,
-            )
+            raise self._fail(f"HID names heap block {block_index}, the heap has {node.data_block_count}")
         data = node.read_data_block(block_index)
         if len(data) < 2:
-            raise LTPError(f"heap block {block_index} is too short for its header", nid=node.nid)
+            raise self._fail(f"heap block {block_index} is too short for its header", block_index)
         (map_offset,) = _IBHNPM.unpack_from(data)
         if map_offset + _PAGEMAP_HEAD.size > len(data):
-            raise LTPError(
+            raise self._fail(
                 f"heap block {block_index} puts its page map at {map_offset}, past its {len(data)} bytes",
-                nid=node.nid,
+                block_index,
             )
         count, _ = _PAGEMAP_HEAD.unpack_from(data, map_offset)
         start = map_offset + _PAGEMAP_HEAD.size
         if start + 2 * (count + 1) > len(data):
-            raise LTPError(
+            raise self._fail(
                 f"heap block {block_index} page map claims {count} allocations, more than fit",
-                nid=node.nid,
+                block_index,
             )
         offsets = np.frombuffer(data, "<u2", count=count + 1, offset=start)
         if count and (bool(np.any(offsets[1:] < offsets[:-1])) or int(offsets[-1]) > map_offset):
-            raise LTPError(
+            raise self._fail(
                 f"heap block {block_index} page map offsets are out of order or overlap the map",
-                nid=node.nid,
+                block_index,
             )
         return data, offsets
 
@@ -107,12 +111,12 @@ class Heap:
             return b""
         hid_type, index, block_index = split_hid(hid)
         if hid_type != 0:
-            raise LTPError(f"0x{hid:X} is not a HID (type {hid_type})", nid=self.node.nid)
+            raise self._fail(f"0x{hid:X} is not a HID (type {hid_type})")
         data, offsets = self._page(block_index)
         if not 1 <= index < len(offsets):
-            raise LTPError(
+            raise self._fail(
                 f"HID 0x{hid:X} names allocation {index} of heap block {block_index},"
                 f" which has {len(offsets) - 1}",
-                nid=self.node.nid,
+                block_index,
             )
         return data[int(offsets[index - 1]):int(offsets[index])]

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 import numpy as np
 from construct import Int16ul, Int32ul, Struct
 
-from pstlib.errors import LTPError
+from pstlib.errors import NamedPropertyError
 from pstlib.ltp.propertycontext import PropertyContext
 from pstlib.ltp.proptypes import PropertyType
 from pstlib.ndb.schema import numpy_dtype
@@ -45,7 +45,7 @@ class NamedProperties(Mapping[int, PropertyName]):
         entries = self._stream(pc, PID_TAG_NAMEID_STREAM_ENTRY)
         strings = self._stream(pc, PID_TAG_NAMEID_STREAM_STRING)
         if len(guids) % 16 or len(entries) % _NAMEID.itemsize:
-            raise LTPError("name-to-id map GUID or entry stream has a partial record", nid=nid)
+            raise NamedPropertyError("name-to-id map GUID or entry stream has a partial record", nid=nid)
         guid_list = [uuid.UUID(bytes_le=guids[i:i + 16]) for i in range(0, len(guids), 16)]
         records = np.frombuffer(entries, _NAMEID)
         self._by_id: dict[int, PropertyName] = {}
@@ -60,7 +60,7 @@ class NamedProperties(Mapping[int, PropertyName]):
             elif 3 <= guid_index < len(guid_list) + 3:
                 guid = guid_list[guid_index - 3]
             else:
-                raise LTPError(f"named property entry names GUID index {guid_index}", nid=nid)
+                raise NamedPropertyError(f"named property entry names GUID index {guid_index}", nid=nid)
             name: int | str = self._string(strings, value, nid) if guid_field & 1 else value
             self._by_id[FIRST_NAMED_ID + index] = (guid, name)
         self._by_name = {name: prop_id for prop_id, name in self._by_id.items()}
@@ -70,16 +70,16 @@ class NamedProperties(Mapping[int, PropertyName]):
         if prop_id not in pc:
             return b""
         if pc.type_of(prop_id) != PropertyType.BINARY:
-            raise LTPError(f"name-to-id map stream 0x{prop_id:04X} is not binary", nid=pc.node.nid)
+            raise NamedPropertyError(f"name-to-id map stream 0x{prop_id:04X} is not binary", nid=pc.node.nid)
         return pc.raw(prop_id)
 
     @staticmethod
     def _string(strings: bytes, offset: int, nid: int) -> str:
         if offset + 4 > len(strings):
-            raise LTPError(f"named property string at {offset} is past the string stream", nid=nid)
+            raise NamedPropertyError(f"named property string at {offset} is past the string stream", nid=nid)
         (length,) = struct.unpack_from("<I", strings, offset)
         if offset + 4 + length > len(strings):
-            raise LTPError(f"named property string at {offset} runs past the string stream", nid=nid)
+            raise NamedPropertyError(f"named property string at {offset} runs past the string stream", nid=nid)
         return strings[offset + 4:offset + 4 + length].decode("utf-16-le", errors="surrogatepass")
 
     def __getitem__(self, prop_id: int) -> PropertyName:

@@ -12,7 +12,7 @@ from typing import Any
 
 from construct import Int16ul, Int32ul, Struct
 
-from pstlib.errors import LTPError
+from pstlib.errors import LTPError, PropertyContextError
 from pstlib.ltp.bth import BTH
 from pstlib.ltp.codepage import (
     DEFAULT_CODEPAGE,
@@ -52,6 +52,16 @@ def value_bytes(
     return subnode(hnid).read()
 
 
+def _located(exc: LTPError, prop_id: int, nid: int) -> LTPError:
+    """The same error, naming the property and the node it belongs to."""
+    return type(exc)(
+        f"property 0x{prop_id:04X}: {exc.message}",
+        nid=exc.nid if exc.nid is not None else nid,
+        bid=exc.bid,
+        offset=exc.offset,
+    )
+
+
 class PropertyContext(Mapping[int, Any]):
     """A node's properties by 16-bit property id, decoded on access."""
 
@@ -59,13 +69,13 @@ class PropertyContext(Mapping[int, Any]):
         self.node = node
         self.heap = Heap(node)
         if self.heap.client_signature != CLIENT_SIG_PC:
-            raise LTPError(
+            raise PropertyContextError(
                 f"not a property context: heap client signature 0x{self.heap.client_signature:02X}",
                 nid=node.nid,
             )
         bth = BTH(self.heap, self.heap.user_root)
         if (bth.key_size, bth.data_size) != (2, 6):
-            raise LTPError(
+            raise PropertyContextError(
                 f"PC BTH has cbKey {bth.key_size} and cbEnt {bth.data_size}, expected 2 and 6",
                 nid=node.nid,
             )
@@ -88,10 +98,10 @@ class PropertyContext(Mapping[int, Any]):
         try:
             return self._subnodes[nid]
         except KeyError:
-            raise LTPError(f"property value names subnode 0x{nid:X}, which is missing", nid=self.node.nid) from None
+            raise PropertyContextError(f"property value names subnode 0x{nid:X}, which is missing", nid=self.node.nid) from None
 
     def __getitem__(self, prop_id: int) -> Any:
-        return decode(self.type_of(prop_id), self.raw(prop_id), self.codepage)
+        return self.value(prop_id)
 
     def __iter__(self) -> Iterator[int]:
         return iter(self._stored)
@@ -123,7 +133,7 @@ class PropertyContext(Mapping[int, Any]):
         try:
             return value_bytes(ptype, hnid, self.heap, self._subnode, 4)
         except LTPError as exc:
-            raise LTPError(f"property 0x{prop_id:04X}: {exc.message}", nid=self.node.nid) from None
+            raise _located(exc, prop_id, self.node.nid) from None
 
     def value(self, prop_id: int, type: int | None = None) -> Any:  # noqa: A002
         """The decoded value of ``prop_id`` (of stored type ``type`` where it has several)."""
@@ -131,7 +141,7 @@ class PropertyContext(Mapping[int, Any]):
         try:
             return decode(ptype, self.raw(prop_id, ptype), self.codepage)
         except LTPError as exc:
-            raise LTPError(f"property 0x{prop_id:04X}: {exc.message}", nid=self.node.nid) from None
+            raise _located(exc, prop_id, self.node.nid) from None
 
     def _int32(self, prop_id: int) -> int:
         return self._stored.get(prop_id, {}).get(PropertyType.INTEGER32, 0)

@@ -16,7 +16,7 @@ from decimal import Decimal
 from enum import IntEnum
 from typing import Any
 
-from pstlib.errors import LTPError
+from pstlib.errors import PropertyValueError
 from pstlib.ltp.codepage import codec_for
 
 
@@ -183,4 +183,4 @@ def decode(ptype: int, raw: bytes, codepage: int = 1252) -> Any:
             return [bytes(p) for p in parts]
         return bytes(raw)
     except ValueError as exc:
-        raise LTPError(f"property of type 0x{ptype:04X} does not decode: {exc}") from None
+        raise PropertyValueError(f"property of type 0x{ptype:04X} does not decode: {exc}") from None

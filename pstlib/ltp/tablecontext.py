@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from construct import Array, Bytes, Int8ul, Int16ul, Int32ul, Struct
 
-from pstlib.errors import LTPError
+from pstlib.errors import TableContextError
 from pstlib.ltp.bth import BTH
 from pstlib.ltp.codepage import (
     DEFAULT_CODEPAGE,
@@ -104,7 +104,7 @@ class TableContext(Sequence["Row"]):
         self.heap = heap = Heap(node)
         nid = node.nid
         if heap.client_signature not in (CLIENT_SIG_TC, TYPE_TC_AC):
-            raise LTPError(
+            raise TableContextError(
                 f"not a table context: heap client signature 0x{heap.client_signature:02X}", nid=nid
             )
         info, self.columns = self._read_columns(heap.item(heap.user_root))
@@ -114,10 +114,10 @@ class TableContext(Sequence["Row"]):
         if not info.rgib[TCI_4B] <= info.rgib[TCI_2B] <= info.rgib[TCI_1B] <= self.row_size or (
             info.cCols and self._bitmap_offset + bitmap_bytes > self.row_size
         ):
-            raise LTPError(f"TCINFO row layout offsets {list(info.rgib)} are inconsistent", nid=nid)
+            raise TableContextError(f"TCINFO row layout offsets {list(info.rgib)} are inconsistent", nid=nid)
         for column in self.columns:
             if column.offset + column.size > self._bitmap_offset or column.bit >= max(info.cCols, 1):
-                raise LTPError(
+                raise TableContextError(
                     f"column 0x{column.tag:08X} lies outside the row's data or bitmap", nid=nid
                 )
         self._by_tag = {column.tag: column for column in self.columns}
@@ -131,7 +131,7 @@ class TableContext(Sequence["Row"]):
         self._row_ids = self._read_row_index(info.hidRowIndex)
         self._matrix = self._read_matrix(info.hnidRows)
         if len(self._row_ids) > len(self._matrix):
-            raise LTPError(
+            raise TableContextError(
                 f"row index lists {len(self._row_ids)} rows, the row matrix holds {len(self._matrix)}",
                 nid=nid,
             )
@@ -145,16 +145,16 @@ class TableContext(Sequence["Row"]):
         ac = raw[:1] == bytes([TYPE_TC_AC])
         head = TCINFO_AC if ac else TCINFO_HEAD
         if len(raw) < head.sizeof():
-            raise LTPError(f"TCINFO of {len(raw)} bytes is too short", nid=nid)
-        info = parse(head, raw, error=LTPError, what="TCINFO")
+            raise TableContextError(f"TCINFO of {len(raw)} bytes is too short", nid=nid)
+        info = parse(head, raw, error=TableContextError, what="TCINFO")
         if info.bType != CLIENT_SIG_TC and not ac:
-            raise LTPError(f"TCINFO bType is 0x{info.bType:02X}, expected 0x7C", nid=nid)
+            raise TableContextError(f"TCINFO bType is 0x{info.bType:02X}, expected 0x7C", nid=nid)
         if ac:
             source, offset, dtype = self._subnode(info.nidColumns).read(), 0, _TCOLDESC_AC
         else:
             source, offset, dtype = raw, head.sizeof(), _TCOLDESC
         if offset + info.cCols * dtype.itemsize > len(source):
-            raise LTPError(f"TCINFO claims {info.cCols} columns, more than its bytes hold", nid=nid)
+            raise TableContextError(f"TCINFO claims {info.cCols} columns, more than its bytes hold", nid=nid)
         descriptors = np.frombuffer(source, dtype, count=info.cCols, offset=offset)
         fields = [descriptors[name].tolist() for name in ("tag", "ibData", "cbData", "iBit")]
         if ac:
@@ -167,7 +167,7 @@ class TableContext(Sequence["Row"]):
             return np.zeros(0, "<u4")
         bth = BTH(self.heap, hid)
         if bth.key_size != 4 or bth.data_size not in (2, 4):
-            raise LTPError(
+            raise TableContextError(
                 f"row index BTH has cbKey {bth.key_size} and cbEnt {bth.data_size}", nid=self.node.nid
             )
         dtype = np.dtype([("dwRowID", "<u4"), ("dwRowIndex", f"<u{bth.data_size}")])
@@ -175,7 +175,7 @@ class TableContext(Sequence["Row"]):
         order = np.argsort(records["dwRowIndex"], kind="stable")
         numbers = records["dwRowIndex"][order]
         if len(numbers) and not np.array_equal(numbers, np.arange(len(numbers))):
-            raise LTPError("row index does not number its rows 0..n-1", nid=self.node.nid)
+            raise TableContextError("row index does not number its rows 0..n-1", nid=self.node.nid)
         return records["dwRowID"][order]
 
     def _read_matrix(self, hnid: int) -> np.ndarray:
@@ -201,7 +201,7 @@ class TableContext(Sequence["Row"]):
         try:
             return subnodes[nid]
         except KeyError:
-            raise LTPError(f"table names subnode 0x{nid:X}, which is missing", nid=self.node.nid) from None
+            raise TableContextError(f"table names subnode 0x{nid:X}, which is missing", nid=self.node.nid) from None
 
     def _value_heap(self, nid: int) -> Heap:
         if nid not in self._value_heaps:
@@ -256,7 +256,7 @@ class TableContext(Sequence["Row"]):
         if fixed is not None and fixed <= column.size:
             return cell[:fixed]
         if column.size != 4:
-            raise LTPError(
+            raise TableContextError(
                 f"column 0x{column.tag:08X} of a variable type has {column.size}-byte cells",
                 nid=self.node.nid,
             )

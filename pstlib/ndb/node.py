@@ -78,6 +78,11 @@ class Node:
         """How many data blocks the node's data tree has (heaps address them by index)."""
         return len(self._leaves()[0])
 
+    def data_block_location(self, index: int) -> tuple[int, int]:
+        """(BID, file offset) of the data block at ``index``, for error reports."""
+        bid = self._leaves()[0][index]
+        return bid, self._store.entry(bid).offset
+
     def read_data_block(self, index: int) -> bytes:
         """The decoded data block at ``index`` of the data tree."""
         leaves = self._leaves()[0]
