@@ -29,5 +29,8 @@ class Limits:
     max_node_size: int = 1 << 31
     """Bytes ``Node.read()`` may assemble; use ``Node.open()`` to stream more."""
 
+    max_embedded_depth: int = 32
+    """Messages embedded in attachments of embedded messages, and so on."""
+
     max_inflated_block_size: int = 1 << 20
     """Bytes one zlib-compressed block of a 4K-page file may inflate to."""

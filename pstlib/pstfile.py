@@ -14,7 +14,7 @@ from functools import cached_property
 from collections.abc import Iterator
 from typing import BinaryIO, NamedTuple
 
-from pstlib.errors import NDBError, NodeNotFound, PSTError
+from pstlib.errors import MessagingError, NDBError, NodeNotFound, PSTError
 from pstlib.limits import Limits
 from pstlib.ndb.block import BBTEntry, BlockStore
 from pstlib.ndb.btree import BTree
@@ -22,7 +22,9 @@ from pstlib.ndb.header import HEADER_READ_SIZE, Header, read_header
 from pstlib.ltp.codepage import DEFAULT_CODEPAGE
 from pstlib.ltp.namedprops import NamedProperties
 from pstlib.ltp.node import Node
-from pstlib.ndb.nid import NID_MESSAGE_STORE, NID_NAME_TO_ID_MAP
+from pstlib.messaging.folder import Folder
+from pstlib.messaging.store import Store
+from pstlib.ndb.nid import NID_MESSAGE_STORE, NID_NAME_TO_ID_MAP, NID_ROOT_FOLDER
 from pstlib.ndb.page import PTYPE_BBT, PTYPE_NBT
 
 
@@ -128,6 +130,28 @@ class PSTFile:
             return self.node(NID_MESSAGE_STORE).properties().codepage
         except PSTError:
             return DEFAULT_CODEPAGE
+
+    @cached_property
+    def store(self) -> Store:
+        """The message store (node 0x21, [MS-PST] 2.4.3)."""
+        return Store(self.node(NID_MESSAGE_STORE))
+
+    @property
+    def root_folder(self) -> Folder:
+        """The root of the folder hierarchy (node 0x122), whose path is ``/``."""
+        return Folder(self.node, NID_ROOT_FOLDER, None)
+
+    @property
+    def ipm_subtree(self) -> Folder:
+        """The folder PidTagIpmSubtreeEntryId names, usually "Top of Personal Folders"."""
+        nid = self.store.ipm_subtree_nid
+        if nid is None:
+            raise MessagingError("the store names no IPM subtree", nid=NID_MESSAGE_STORE)
+        return Folder(self.node, nid, "/")
+
+    def walk(self) -> Iterator[Folder]:
+        """Every folder from the root, depth-first."""
+        return self.root_folder.walk()
 
     @cached_property
     def named_properties(self) -> NamedProperties:

@@ -92,7 +92,8 @@ class PropertyContext(Mapping[int, Any]):
         self._subnodes: dict[int, Node] | None = None
         self._default_codepage = default_codepage
 
-    def _subnode(self, nid: int) -> Node:
+    def subnode(self, nid: int) -> Node:
+        """The node's subnode ``nid``, where values too large for the heap live."""
         if self._subnodes is None:
             self._subnodes = self.node.subnodes()
         try:
@@ -131,7 +132,7 @@ class PropertyContext(Mapping[int, Any]):
         if hnid is None:
             raise KeyError(f"property 0x{prop_id:04X} is not stored as type 0x{ptype:04X}")
         try:
-            return value_bytes(ptype, hnid, self.heap, self._subnode, 4)
+            return value_bytes(ptype, hnid, self.heap, self.subnode, 4)
         except LTPError as exc:
             raise _located(exc, prop_id, self.node.nid) from None
 
@@ -142,6 +143,27 @@ class PropertyContext(Mapping[int, Any]):
             return decode(ptype, self.raw(prop_id, ptype), self.codepage)
         except LTPError as exc:
             raise _located(exc, prop_id, self.node.nid) from None
+
+    def value_node(self, prop_id: int, type: int | None = None) -> Node | None:  # noqa: A002
+        """The subnode holding a value, for streaming it; None where the value is in the heap.
+
+        PtypObject values are an (Nid, ulSize) pair naming the subnode ([MS-PST] 2.3.3.5).
+        """
+        ptype = self.type_of(prop_id) if type is None else type
+        hnid = self._stored[prop_id].get(ptype)
+        if hnid is None:
+            raise KeyError(f"property 0x{prop_id:04X} is not stored as type 0x{ptype:04X}")
+        if ptype == PropertyType.OBJECT:
+            raw = self.raw(prop_id, ptype)
+            if len(raw) < 4:
+                raise PropertyContextError(
+                    f"PtypObject property 0x{prop_id:04X} is {len(raw)} bytes, not (Nid, ulSize)",
+                    nid=self.node.nid,
+                )
+            return self.subnode(int.from_bytes(raw[:4], "little"))
+        if ptype in FIXED_SIZES or hnid == 0 or is_hid(hnid):
+            return None
+        return self.subnode(hnid)
 
     def _int32(self, prop_id: int) -> int:
         return self._stored.get(prop_id, {}).get(PropertyType.INTEGER32, 0)

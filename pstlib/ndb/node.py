@@ -55,6 +55,11 @@ class Node:
         """The bidSub of every node above this subnode, to refuse cycles."""
         self._tree: tuple[tuple[int, ...], int] | None = None
 
+    @property
+    def limits(self) -> Limits:
+        """The bounds this node's file was opened with."""
+        return self._limits
+
     def __repr__(self) -> str:
         return (
             f"Node(nid=0x{self.nid:X}, bid_data=0x{self.bid_data:X},"

@@ -1,0 +1,1 @@
+"""The messaging layer of [MS-PST] 2.4: store, folders, messages, recipients, attachments."""
