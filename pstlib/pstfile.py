@@ -28,6 +28,10 @@ from pstlib.ndb.nid import NID_MESSAGE_STORE, NID_NAME_TO_ID_MAP, NID_ROOT_FOLDE
 from pstlib.ndb.page import PTYPE_BBT, PTYPE_NBT
 
 
+OST_MAILBOX_ROOT = "Root - Mailbox"
+OST_IPM_SUBTREE = "IPM_SUBTREE"
+
+
 class NBTEntry(NamedTuple):
     """A leaf NBT entry: a node's NID, its two tree roots and its parent NID."""
 
@@ -134,7 +138,7 @@ class PSTFile:
     @cached_property
     def store(self) -> Store:
         """The message store (node 0x21, [MS-PST] 2.4.3)."""
-        return Store(self.node(NID_MESSAGE_STORE))
+        return Store(self.node(NID_MESSAGE_STORE), self.header.kind)
 
     @property
     def root_folder(self) -> Folder:
@@ -143,11 +147,20 @@ class PSTFile:
 
     @property
     def ipm_subtree(self) -> Folder:
-        """The folder PidTagIpmSubtreeEntryId names, usually "Top of Personal Folders"."""
+        """The folder PidTagIpmSubtreeEntryId names, usually "Top of Personal Folders".
+
+        OSTs of Exchange mailboxes name none: their IPM subtree is the folder
+        "IPM_SUBTREE" under "Root - Mailbox".
+        """
         nid = self.store.ipm_subtree_nid
-        if nid is None:
-            raise MessagingError("the store names no IPM subtree", nid=NID_MESSAGE_STORE)
-        return Folder(self.node, nid, "/")
+        for folder in self.root_folder.walk():
+            if nid is not None and folder.nid == nid:
+                return folder
+            if nid is None and folder.name == OST_MAILBOX_ROOT:
+                for child in folder.subfolders():
+                    if child.name == OST_IPM_SUBTREE:
+                        return child
+        raise MessagingError("the store's IPM subtree is not in the folder tree", nid=NID_MESSAGE_STORE)
 
     def walk(self) -> Iterator[Folder]:
         """Every folder from the root, depth-first."""

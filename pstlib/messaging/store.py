@@ -14,8 +14,9 @@ from pstlib.tags import PropertyId
 class Store:
     """The store's name, record key, well-known folders and password check."""
 
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: Node, kind: str = "pst") -> None:
         self.node = node
+        self.kind = kind
 
     @cached_property
     def properties(self) -> PropertyContext:
@@ -54,7 +55,8 @@ class Store:
 
     @property
     def is_password_protected(self) -> bool:
-        return self.password_crc != 0
+        """A PST with a password CRC; OSTs store 0xFFFFFFFF there and have no password."""
+        return self.kind == "pst" and self.password_crc != 0
 
     def check_password(self, password: str) -> bool:
         """Whether ``password`` opens the store in Outlook: its [MS-PST] 5.3 CRC equals PidTagPstPassword.
