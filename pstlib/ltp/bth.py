@@ -12,7 +12,7 @@ from construct import Int8ul, Int32ul, Struct
 
 from pstlib.errors import BTHError
 from pstlib.ltp.heap import CLIENT_SIG_BTH, Heap
-from pstlib.ndb.schema import parse
+from pstlib.ndb.schema import struct_format
 
 # BTHHEADER, [MS-PST] 2.3.2.1.
 BTHHEADER = Struct(
@@ -23,6 +23,7 @@ BTHHEADER = Struct(
     "hidRoot" / Int32ul,
 )
 
+_BTHHEADER = struct_format(BTHHEADER)
 _UNSIGNED = {1: "<u1", 2: "<u2", 4: "<u4", 8: "<u8"}
 MAX_INDEX_LEVELS = 8
 """bIdxLevels above this is refused; a BTH in a heap of 8 KB blocks never needs more."""
@@ -43,20 +44,20 @@ class BTH:
         raw = heap.item(hid)
         if len(raw) < BTHHEADER.sizeof():
             raise BTHError(f"BTHHEADER at HID 0x{hid:X} is {len(raw)} bytes", nid=nid)
-        header = parse(BTHHEADER, raw, error=BTHError, what="BTHHEADER")
-        if header.bType != CLIENT_SIG_BTH:
-            raise BTHError(f"BTHHEADER bType is 0x{header.bType:02X}, expected 0xB5", nid=nid)
-        if header.cbKey not in (2, 4, 8, 16) or header.cbEnt < 1:
+        btype, key_size, data_size, levels, root = _BTHHEADER.unpack_from(raw)
+        if btype != CLIENT_SIG_BTH:
+            raise BTHError(f"BTHHEADER bType is 0x{btype:02X}, expected 0xB5", nid=nid)
+        if key_size not in (2, 4, 8, 16) or data_size < 1:
             raise BTHError(
-                f"BTH has cbKey {header.cbKey} and cbEnt {header.cbEnt}, outside [MS-PST] 2.3.2.1",
+                f"BTH has cbKey {key_size} and cbEnt {data_size}, outside [MS-PST] 2.3.2.1",
                 nid=nid,
             )
-        if header.bIdxLevels > MAX_INDEX_LEVELS:
-            raise BTHError(f"BTH claims {header.bIdxLevels} index levels", nid=nid)
-        self.key_size: int = header.cbKey
-        self.data_size: int = header.cbEnt
-        self.levels: int = header.bIdxLevels
-        self.root: int = header.hidRoot
+        if levels > MAX_INDEX_LEVELS:
+            raise BTHError(f"BTH claims {levels} index levels", nid=nid)
+        self.key_size: int = key_size
+        self.data_size: int = data_size
+        self.levels: int = levels
+        self.root: int = root
 
     def records(self, dtype: np.dtype | None = None) -> np.ndarray:
         """Every leaf record in key order, as one array (``dtype`` must be cbKey+cbEnt wide)."""

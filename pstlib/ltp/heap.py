@@ -15,7 +15,7 @@ from construct import Bytes, Int8ul, Int16ul, Int32ul, Struct
 
 from pstlib.errors import HeapError
 from pstlib.ndb.node import Node
-from pstlib.ndb.schema import parse, struct_format
+from pstlib.ndb.schema import struct_format
 
 HN_SIGNATURE = 0xEC
 
@@ -36,6 +36,7 @@ HNPAGEHDR = Struct("ibHnpm" / Int16ul)
 HNBITMAPHDR = Struct("ibHnpm" / Int16ul, "rgbFillLevel" / Bytes(64))
 HNPAGEMAP_HEAD = Struct("cAlloc" / Int16ul, "cFree" / Int16ul)
 
+_HNHDR = struct_format(HNHDR)
 _PAGEMAP_HEAD = struct_format(HNPAGEMAP_HEAD)
 _IBHNPM = struct_format(HNPAGEHDR)
 
@@ -60,13 +61,13 @@ class Heap:
         first = node.read_data_block(0)
         if len(first) < HNHDR.sizeof():
             raise HeapError(f"heap block of {len(first)} bytes is too short for an HNHDR", nid=node.nid)
-        header = parse(HNHDR, first, error=HeapError, what="HNHDR")
-        if header.bSig != HN_SIGNATURE:
+        _, signature, client_signature, user_root, _ = _HNHDR.unpack_from(first)
+        if signature != HN_SIGNATURE:
             raise HeapError(
-                f"not a heap: bSig 0x{header.bSig:02X}, expected 0xEC", nid=node.nid, bid=node.bid_data
+                f"not a heap: bSig 0x{signature:02X}, expected 0xEC", nid=node.nid, bid=node.bid_data
             )
-        self.client_signature: int = header.bClientSig
-        self.user_root: int = header.hidUserRoot
+        self.client_signature: int = client_signature
+        self.user_root: int = user_root
         self._page = lru_cache(maxsize=64)(self._load_page)
 
     def _fail(self, message: str, block_index: int | None = None) -> HeapError:

@@ -16,6 +16,7 @@ from functools import cache, lru_cache
 from struct import Struct as PackedStruct
 from typing import NamedTuple
 
+import numpy as np
 from construct import Int16ul, Int32ul, Int64ul, Struct
 
 from pstlib.errors import BlockError, BlockNotFound, CRCMismatch, LimitExceeded
@@ -128,12 +129,13 @@ class BlockStore:
         self._crypt_method = crypt_method
         self._limits = limits
         self.read = lru_cache(maxsize=cache_size)(self._read_uncached)
+        self._lookup = lru_cache(maxsize=4 * cache_size)(self._lookup_uncached)
 
     @property
     def format(self) -> Format:
         return self._ndb
 
-    def _lookup(self, bid: int):
+    def _lookup_uncached(self, bid: int) -> np.void:
         entry = self._bbt.lookup(bid & ~BID_RESERVED)
         if entry is None:
             raise BlockNotFound(f"block 0x{bid:X} is not in the BBT", bid=bid)
