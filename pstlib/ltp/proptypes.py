@@ -8,6 +8,7 @@ value: ints, floats, ``Decimal`` (currency), timezone-aware ``datetime``
 
 from __future__ import annotations
 
+import math
 import struct
 import uuid
 from collections.abc import Callable
@@ -88,9 +89,14 @@ def filetime(value: int) -> datetime | None:
 
 
 def floating_time(value: float) -> datetime | None:
-    """A PtypFloatingTime (OLE automation date, days since 1899-12-30) as a naive datetime."""
+    """A PtypFloatingTime (OLE automation date) as a naive datetime, or None if out of range.
+
+    The whole part counts days from 1899-12-30 and the fraction's absolute value is
+    the time of day, so -1.25 is 1899-12-29 06:00 (not 1899-12-28 18:00).
+    """
     try:
-        return _OLE_EPOCH + timedelta(days=value)
+        whole = math.trunc(value)
+        return _OLE_EPOCH + timedelta(days=whole) + timedelta(days=abs(value - whole))
     except (OverflowError, ValueError):
         return None
 

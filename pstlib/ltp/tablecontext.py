@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from construct import Array, Bytes, Int8ul, Int16ul, Int32ul, Struct
 
-from pstlib.errors import TableContextError
+from pstlib.errors import PropertyValueError, TableContextError
 from pstlib.ltp.bth import BTH
 from pstlib.ltp.codepage import (
     DEFAULT_CODEPAGE,
@@ -271,7 +271,12 @@ class TableContext(Sequence["Row"]):
         if raw is None:
             return None
         codepage = self.row_codepage(index) if column.type & 0xFFF == PropertyType.STRING8 else 0
-        return decode(column.type, raw, codepage)
+        try:
+            return decode(column.type, raw, codepage)
+        except PropertyValueError as exc:
+            raise PropertyValueError(
+                f"row {index}, column 0x{column.tag:08X}: {exc.message}", nid=self.node.nid
+            ) from None
 
     def row_codepage(self, index: int) -> int:
         """The code page of a row's String8 cells, from its code page columns where it has them."""
