@@ -31,6 +31,7 @@ from pstlib.ltp.proptypes import PropertyType
 from pstlib.ltp.tablecontext import Row, TableContext
 from pstlib.ndb.node import NodeStream
 from pstlib.pstfile import NBTEntry, PSTFile, open
+from pstlib.verify import verify_file
 
 __version__ = "0.1.0"
 
@@ -67,4 +68,5 @@ __all__ = [
     "UnsupportedFormat",
     "open",
     "tags",
+    "verify_file",
 ]

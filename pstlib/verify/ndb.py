@@ -1,0 +1,463 @@
+"""NDB checks: every page, every block, every reference, and the allocation maps.
+
+The file is read once, through a read-only memory map: B-tree pages as they
+are walked, then every block's span for its trailer and CRC.  Trailers are
+gathered and compared with numpy; CRCs run through zlib on memoryviews;
+reference counts come from one ``np.bincount``.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+
+import numpy as np
+
+from pstlib.errors import CRCMismatch, PSTError
+from pstlib.ndb.block import BID_INTERNAL, BID_RESERVED, block_trailer
+from pstlib.ndb.btree import btree_schema, parse_btpage
+from pstlib.ndb.datatree import BTYPE_DATA_TREE, parse_xblock
+from pstlib.ndb.format import ANSI, UNICODE4K
+from pstlib.ndb.header import BRef, Header
+from pstlib.ndb.page import PTYPE_AMAP, PTYPE_BBT, PTYPE_NBT, PTYPE_PMAP, check_page
+from pstlib.ndb.schema import numpy_dtype, struct_format
+from pstlib.ndb.subnode import BTYPE_SUBNODE_TREE, parse_subnode_block
+from pstlib.verify.report import Report
+
+MAX_LISTED = 20
+"""Problems of one kind listed one by one; the rest are summarised in one more."""
+
+FIRST_AMAP = {ANSI: 0x4400, "unicode": 0x4400, UNICODE4K: 0x22000}
+AMAP_UNIT = {ANSI: 64, "unicode": 64, UNICODE4K: 512}
+AMAP_PADDING = {ANSI: 4, "unicode": 0, UNICODE4K: 0}
+"""ANSI AMap pages start with 4 bytes of padding before their bits."""
+PMAP_EVERY = 8
+"""A PMap page follows every 8th AMap page in 512-byte-page files ([MS-PST] 2.2.2.7.3)."""
+
+
+def _crc_many(data: memoryview, offsets: Sequence[int], sizes: Sequence[int]) -> np.ndarray:
+    """The [MS-PST] CRC of many regions, each through zlib's C code."""
+    crc = zlib.crc32
+    return np.fromiter(
+        (crc(data[o:o + s], 0xFFFFFFFF) ^ 0xFFFFFFFF for o, s in zip(offsets, sizes)),
+        dtype=np.uint64,
+        count=len(offsets),
+    )
+
+
+def _signatures(ib: np.ndarray, bid: np.ndarray) -> np.ndarray:
+    """ComputeSig of [MS-PST] 5.5 over arrays."""
+    value = (ib ^ bid) & 0xFFFFFFFF
+    return ((value >> 16) ^ value) & 0xFFFF
+
+
+class NDBCheck:
+    """Runs the NDB checks of one file into a report."""
+
+    def __init__(self, data: memoryview, header: Header, report: Report, max_depth: int) -> None:
+        self.data = data
+        self.bytes = np.frombuffer(data, np.uint8)
+        self.header = header
+        self.ndb = header.ndb
+        self.report = report
+        self.size = len(data)
+        self.eof = min(header.root.file_eof, self.size)
+        self.max_depth = max_depth
+        self.page_offsets: list[int] = []
+        self.nbt: np.ndarray | None = None
+        self.bbt: np.ndarray | None = None
+        self.complete = True
+        """False once a B-tree page could not be read: references cannot all be checked."""
+        self.page_bids: list[int] = []
+
+    def problem(self, code: str, severity: str, message: str, **where: int | None) -> None:
+        self.report.add(code, severity, "ndb", message, **where)
+
+    def problems(self, code: str, severity: str, messages: list[tuple[str, dict]]) -> None:
+        """Many findings of one kind: the first MAX_LISTED, then a count of the rest."""
+        for message, where in messages[:MAX_LISTED]:
+            self.problem(code, severity, message, **where)
+        if len(messages) > MAX_LISTED:
+            self.problem(code, severity, f"... and {len(messages) - MAX_LISTED} more like these")
+
+    # B-trees --------------------------------------------------------------------------
+
+    def walk_trees(self) -> None:
+        """Both B-trees, page by page: trailers, levels, counts, key order and ranges."""
+        schema = btree_schema(self.ndb)
+        root = self.header.root
+        self.nbt = self._walk(PTYPE_NBT, root.nbt, schema.nbtentry_dtype, "nid")
+        self.bbt = self._walk(PTYPE_BBT, root.bbt, schema.bbtentry_dtype, "BREF")
+
+    def _walk(self, ptype: int, root: BRef, leaf_dtype: np.dtype, key: str) -> np.ndarray:
+        name = "NBT" if ptype == PTYPE_NBT else "BBT"
+        ndb = self.ndb
+        info = struct_format(btree_schema(ndb).info)
+        leaves: list[np.ndarray] = []
+        seen: set[int] = set()
+        stack: list[tuple[BRef, int | None, int, int | None, int]] = [(root, None, -1, None, 0)]
+        while stack:
+            ref, level, low, high, depth = stack.pop()
+            where = {"offset": ref.ib, "bid": ref.bid}
+            if ref.ib in seen:
+                self.problem("page-reached-twice", "error", f"{name} page reached twice (a cycle or a shared subtree)", **where)
+                continue
+            seen.add(ref.ib)
+            if depth > self.max_depth:
+                self.problem("btree-too-deep", "error", f"{name} deeper than {self.max_depth} levels", **where)
+                continue
+            if ref.ib + ndb.page_size > self.size:
+                self.problem("page-past-end", "error", f"{name} page lies past the end of the file", **where)
+                self.complete = False
+                continue
+            page = self.data[ref.ib:ref.ib + ndb.page_size]
+            self.report.stats.pages += 1
+            self.report.stats.bytes_read += ndb.page_size
+            try:
+                parsed = parse_btpage(ndb, page, ref.ib, ptype, ref.bid)
+            except CRCMismatch as exc:
+                self.problem("page-crc", "error", exc.message, offset=exc.offset, bid=exc.bid)
+                self.complete = False
+                continue
+            except PSTError as exc:
+                self.problem("page-invalid", "error", exc.message, offset=exc.offset, bid=exc.bid)
+                self.complete = False
+                continue
+            self.page_offsets.append(ref.ib)
+            self.page_bids.append(ref.bid)
+            if ref.ib + ndb.page_size > self.header.root.file_eof:
+                self.problem("page-past-eof", "error", f"{name} page lies past ROOT ibFileEof", **where)
+            count, count_max = info.unpack_from(page, ndb.btree_entries_size)[:2]
+            if count > count_max:
+                self.problem("page-count", "error", f"{name} page has cEnt {count} over its cEntMax {count_max}", **where)
+            if level is not None and parsed.level != level:
+                self.problem("page-level", "error", f"{name} page has cLevel {parsed.level}, its parent expects {level}", **where)
+                self.complete = False
+                continue
+            keys = parsed.key_list
+            if keys and (keys[0] < low or (high is not None and keys[-1] >= high)):
+                self.problem(
+                    "key-out-of-range",
+                    "error",
+                    f"{name} page keys 0x{keys[0]:X}..0x{keys[-1]:X} lie outside the range its parent gives it",
+                    **where,
+                )
+            if parsed.level == 0:
+                leaves.append(_repack(parsed.entries, leaf_dtype))
+                continue
+            refs = parsed.entries["BREF"]
+            children = list(zip(refs["bid"].tolist(), refs["ib"].tolist(), keys, [*keys[1:], high]))
+            for bid, ib, child_low, child_high in reversed(children):
+                stack.append((BRef(bid, ib), parsed.level - 1, child_low, child_high, depth + 1))
+        entries = np.concatenate(leaves) if leaves else np.zeros(0, leaf_dtype)
+        keys = entries[key] if key == "nid" else entries[key]["bid"]
+        repeated = np.nonzero(keys[1:] <= keys[:-1])[0]
+        self.problems(
+            "key-order",
+            "error",
+            [(f"{name} key 0x{int(keys[i + 1]):X} follows 0x{int(keys[i]):X}: out of order or repeated", {}) for i in repeated],
+        )
+        self.report.stats.nodes += len(entries) if ptype == PTYPE_NBT else 0
+        return entries
+
+    def check_ids(self) -> None:
+        """BIDs below bidNextB, page ids below bidNextP, NIDs within ROOT's high-water marks.
+
+        Otherwise a writer would hand out an id already in use ([MS-PST] 2.2.2.6).
+        The corpus pins rgnid[t] as the highest index in use, not the next free one.
+        """
+        header = self.header
+        if self.bbt is not None and len(self.bbt):
+            bids = self.bbt["BREF"]["bid"]
+            over = np.nonzero(bids >= header.next_bid)[0]
+            self.problems("bid-above-next", "error", [(f"BID 0x{int(bids[i]):X} is not below bidNextB 0x{header.next_bid:X}", {"bid": int(bids[i])}) for i in over])
+        over_pages = [bid for bid in self.page_bids if bid >= header.next_page]
+        self.problems("page-bid-above-next", "error", [(f"page BID 0x{bid:X} is not below bidNextP 0x{header.next_page:X}", {"bid": bid}) for bid in over_pages])
+        if self.nbt is not None and len(self.nbt):
+            nids = (self.nbt["nid"] & 0xFFFFFFFF).astype(np.int64)
+            marks = np.array(header.nid_high_water, np.int64)
+            over = np.nonzero((nids >> 5) > marks[nids & 0x1F])[0]
+            self.problems("nid-above-high-water", "error", [(f"NID index {int(nids[i]) >> 5:#x} is above its type's high-water mark", {"nid": int(nids[i])}) for i in over])
+
+    # Blocks ---------------------------------------------------------------------------
+
+    def check_blocks(self) -> None:
+        """Every block's span within the file, its trailer against the BBT entry, its CRC."""
+        bbt = self.bbt
+        ndb = self.ndb
+        if bbt is None or not len(bbt):
+            return
+        bids = bbt["BREF"]["bid"].astype(np.uint64)
+        ibs = bbt["BREF"]["ib"].astype(np.uint64)
+        sizes = bbt["cb"].astype(np.uint64)
+        unit = ndb.block_alignment
+        spans = (sizes + ndb.block_trailer_size + unit - 1) // unit * unit
+        ends = ibs + spans
+        self.report.stats.blocks += len(bbt)
+
+        past_end = ends > self.size
+        self.problems(
+            "block-past-end",
+            "error",
+            [(f"block of {int(sizes[i])} bytes runs past the end of the file", {"offset": int(ibs[i]), "bid": int(bids[i])}) for i in np.nonzero(past_end)[0]],
+        )
+        past_eof = (ends > self.header.root.file_eof) & ~past_end
+        self.problems(
+            "block-past-eof",
+            "error",
+            [("block lies past ROOT ibFileEof", {"offset": int(ibs[i]), "bid": int(bids[i])}) for i in np.nonzero(past_eof)[0]],
+        )
+        inside = np.nonzero(~past_end & (spans <= ndb.max_block_size))[0]
+        oversized = np.nonzero(spans > ndb.max_block_size)[0]
+        self.problems(
+            "block-too-large",
+            "error",
+            [(f"BBT gives the block {int(sizes[i])} bytes, over the format's maximum", {"offset": int(ibs[i]), "bid": int(bids[i])}) for i in oversized],
+        )
+        order = np.argsort(ibs, kind="stable")
+        overlap = np.nonzero(ibs[order][1:] < ends[order][:-1])[0]
+        self.problems(
+            "block-overlap",
+            "error",
+            [("block overlaps the block before it", {"offset": int(ibs[order][i + 1]), "bid": int(bids[order][i + 1])}) for i in overlap],
+        )
+
+        trailer_dtype = numpy_dtype(block_trailer(ndb))
+        starts = (ends[inside] - ndb.block_trailer_size).astype(np.int64)
+        gathered = self.bytes[starts[:, None] + np.arange(ndb.block_trailer_size)]
+        trailers = np.ascontiguousarray(gathered).view(trailer_dtype).reshape(-1)
+        self.report.stats.bytes_read += int(spans[inside].sum())
+        where = lambda i: {"offset": int(ibs[i]), "bid": int(bids[i])}  # noqa: E731
+        checks = [
+            ("block-size", trailers["cb"] != sizes[inside], "block trailer size differs from the BBT entry's"),
+            (
+                "block-bid",
+                (trailers["bid"].astype(np.uint64) & ~np.uint64(BID_RESERVED)) != (bids[inside] & ~np.uint64(BID_RESERVED)),
+                "block trailer names another block",
+            ),
+            (
+                "block-signature",
+                trailers["wSig"] != _signatures(ibs[inside], trailers["bid"].astype(np.uint64)),
+                "block trailer wSig does not match its offset and id",
+            ),
+        ]
+        if ndb.name == UNICODE4K:
+            checks.append(("block-inflated-size", trailers["cbInflated"] != bbt["cbInflated"][inside], "block trailer inflated size differs from the BBT entry's"))
+        bad = np.zeros(len(inside), bool)
+        for code, mask, message in checks:
+            self.problems(code, "error", [(message, where(inside[i])) for i in np.nonzero(mask)[0]])
+            bad |= mask
+        crcs = _crc_many(self.data, ibs[inside].tolist(), sizes[inside].tolist())
+        mismatch = np.nonzero((crcs != trailers["dwCRC"]) & ~bad)[0]
+        self.problems(
+            "block-crc",
+            "error",
+            [(f"block dwCRC is 0x{int(trailers['dwCRC'][i]):08X}, its bytes give 0x{int(crcs[i]):08X}", where(inside[i])) for i in mismatch],
+        )
+        self._block_spans = (ibs, spans)
+
+    # References -----------------------------------------------------------------------
+
+    def check_references(self) -> None:
+        """Every BID an NBT entry or an internal block names exists; data trees add up;
+        reference counts are not below what the file holds ([MS-PST] 2.2.2.7.7.3).
+        """
+        nbt, bbt = self.nbt, self.bbt
+        if nbt is None or bbt is None:
+            return
+        if not self.complete:
+            self.problem("references-unchecked", "info", "block references were not checked: a B-tree page could not be read")
+            return
+        bids = bbt["BREF"]["bid"].astype(np.uint64) & ~np.uint64(BID_RESERVED)
+        order = np.argsort(bids)
+        sorted_bids = bids[order]
+        found = np.zeros(len(bbt), np.int64)
+
+        def locate(refs: np.ndarray) -> np.ndarray:
+            """Index into the BBT of each BID, -1 where the BBT lacks it."""
+            refs = refs.astype(np.uint64) & ~np.uint64(BID_RESERVED)
+            position = np.searchsorted(sorted_bids, refs)
+            position = np.minimum(position, max(len(sorted_bids) - 1, 0))
+            hit = len(sorted_bids) > 0
+            index = np.where(hit & (sorted_bids[position] == refs), order[position], -1) if hit else np.full(len(refs), -1)
+            return index
+
+        for field in ("bidData", "bidSub"):
+            refs = nbt[field]
+            present = refs != 0
+            index = locate(refs[present])
+            missing = np.nonzero(index < 0)[0]
+            nids = (nbt["nid"][present] & 0xFFFFFFFF)
+            self.problems(
+                "missing-block",
+                "error",
+                [(f"NBT entry's {field} names a block the BBT lacks", {"nid": int(nids[i]), "bid": int(refs[present][i])}) for i in missing],
+            )
+            np.add.at(found, index[index >= 0], 1)
+
+        sizes = bbt["cbInflated"] if self.ndb.name == UNICODE4K else bbt["cb"]
+        internal = np.nonzero((bbt["BREF"]["bid"] & BID_INTERNAL) != 0)[0]
+        xblock_totals: dict[int, int] = {}
+        xxblocks: list[tuple[int, int, list[int]]] = []
+        for i in internal.tolist():
+            bid = int(bbt["BREF"]["bid"][i])
+            data = self._decoded(i)
+            if data is None:
+                continue
+            children: list[int]
+            try:
+                if len(data) >= 2 and data[0] == BTYPE_DATA_TREE:
+                    level, total, children = parse_xblock(data, self.ndb.id_size, (1, 2), bid)
+                    if level == 1:
+                        index = locate(np.array(children, np.uint64))
+                        actual = int(sizes[index[index >= 0]].sum())
+                        if (index >= 0).all() and actual != total:
+                            self.problem("xblock-total", "error", f"XBLOCK lcbTotal is {total}, its blocks hold {actual}", bid=bid, offset=int(bbt["BREF"]["ib"][i]))
+                        xblock_totals[bid & ~BID_RESERVED] = total
+                    else:
+                        xxblocks.append((bid, total, children))
+                elif len(data) >= 2 and data[0] == BTYPE_SUBNODE_TREE:
+                    entries = parse_subnode_block(self.ndb, data, data[1], bid)
+                    if data[1] == 0:
+                        children = [b for b in (*entries["bidData"].tolist(), *entries["bidSub"].tolist()) if b]
+                    else:
+                        children = entries["bid"].tolist()
+                else:
+                    self.problem("internal-block-type", "error", f"internal block has btype {data[0] if data else None}", bid=bid, offset=int(bbt["BREF"]["ib"][i]))
+                    continue
+            except PSTError as exc:
+                self.problem("internal-block-invalid", "error", exc.message, bid=bid, offset=int(bbt["BREF"]["ib"][i]))
+                continue
+            index = locate(np.array(children, np.uint64))
+            for child in np.array(children, np.uint64)[index < 0].tolist():
+                self.problem("missing-block", "error", f"internal block names block 0x{child:X}, which the BBT lacks", bid=bid, offset=int(bbt["BREF"]["ib"][i]))
+            np.add.at(found, index[index >= 0], 1)
+        for bid, total, children in xxblocks:
+            known = [xblock_totals.get(c & ~BID_RESERVED) for c in children]
+            if None not in known and sum(known) != total:
+                self.problem("xblock-total", "error", f"XXBLOCK lcbTotal is {total}, its XBLOCKs add up to {sum(known)}", bid=bid)
+
+        recorded = bbt["cRef"].astype(np.int64)
+        expected = found + BBT_OWN_REFERENCE
+        where = lambda i: {"bid": int(bbt["BREF"]["bid"][i]), "offset": int(bbt["BREF"]["ib"][i])}  # noqa: E731
+        low = np.nonzero((found > 0) & (recorded < expected))[0]
+        self.problems(
+            "refcount-low",
+            "error",
+            [(f"BBT records {int(recorded[i])} references, the file holds {int(found[i])} plus the BBT's own: freeing one would free a block still in use", where(i)) for i in low],
+        )
+        high = np.nonzero((found > 0) & (recorded > expected))[0]
+        self.problems(
+            "refcount-high",
+            "warning",
+            [(f"BBT records {int(recorded[i])} references, the file holds {int(found[i])} plus the BBT's own: the block would never be freed", where(i)) for i in high],
+        )
+        orphans = int(np.count_nonzero(found == 0))
+        if orphans:
+            self.problem("unreferenced-blocks", "info", f"{orphans} blocks in the BBT are referenced by no node (space a writer has yet to reclaim)")
+        self.found_references = found
+
+    def _decoded(self, index: int) -> bytes | None:
+        """An internal block's bytes from the map (never encoded; inflated in 4K files)."""
+        bbt = self.bbt
+        ib, cb = int(bbt["BREF"]["ib"][index]), int(bbt["cb"][index])
+        if ib + cb > self.size:
+            return None
+        data = bytes(self.data[ib:ib + cb])
+        if self.ndb.name == UNICODE4K and int(bbt["cbInflated"][index]) != cb:
+            try:
+                data = zlib.decompress(data)
+            except zlib.error as exc:
+                self.problem("block-inflate", "error", f"compressed block does not inflate: {exc}", offset=ib, bid=int(bbt["BREF"]["bid"][index]))
+                return None
+        return data
+
+    # Allocation maps ------------------------------------------------------------------
+
+    def check_allocation(self) -> None:
+        """The AMap against what pages and blocks really occupy; PMap trailers; ROOT totals."""
+        ndb, root = self.ndb, self.header.root
+        first, unit = FIRST_AMAP[ndb.name], AMAP_UNIT[ndb.name]
+        padding = AMAP_PADDING[ndb.name]
+        bits_per_page = (ndb.page_crc_size - padding) * 8
+        interval = bits_per_page * unit
+        eof = self.header.root.file_eof
+        amap_offsets = list(range(first, eof, interval))
+        if not amap_offsets:
+            return
+        if root.amap_last != amap_offsets[-1]:
+            self.problem("amap-last", "error", f"ROOT ibAMapLast is 0x{root.amap_last:X}, the last AMap page is at 0x{amap_offsets[-1]:X}", offset=root.amap_last)
+        trusted = self.header.root.amap_valid in (1, 2)
+        maps: list[np.ndarray] = []
+        meta_pages = list(amap_offsets)
+        for k, ib in enumerate(amap_offsets):
+            if not self._check_map_page(ib, PTYPE_AMAP):
+                maps.append(np.ones(bits_per_page, bool))
+                continue
+            page = self.bytes[ib + padding:ib + ndb.page_crc_size]
+            maps.append(np.unpackbits(page).astype(bool))
+            if ndb.name != UNICODE4K and k % PMAP_EVERY == 0:
+                pmap = ib + ndb.page_size
+                meta_pages.append(pmap)
+                self._check_map_page(pmap, PTYPE_PMAP)
+        if not trusted:
+            return
+        marked = np.concatenate(maps)
+        used = np.zeros(len(marked) + 1, np.int64)
+        starts = [*meta_pages, *self.page_offsets]
+        lengths = [ndb.page_size] * len(starts)
+        if hasattr(self, "_block_spans"):
+            ibs, spans = self._block_spans
+            starts += ibs.tolist()
+            lengths += spans.tolist()
+        starts_array = np.array(starts, np.int64)
+        ends_array = starts_array + np.array(lengths, np.int64)
+        keep = (starts_array >= first) & (ends_array <= first + len(marked) * unit)
+        np.add.at(used, (starts_array[keep] - first) // unit, 1)
+        np.add.at(used, -(-(ends_array[keep] - first) // unit), -1)
+        in_use = np.cumsum(used)[:-1] > 0
+        limit = (eof - first) // unit
+        free_but_used = np.nonzero(in_use[:limit] & ~marked[:limit])[0]
+        self.problems(
+            "amap-free-but-used",
+            "error",
+            [("the AMap marks this space free, but a page or block lives there: a writer would overwrite it", {"offset": first + int(u) * unit}) for u in free_but_used],
+        )
+        leaked = int((marked[:limit] & ~in_use[:limit]).sum()) * unit
+        if leaked:
+            self.problem("amap-leak", "info", f"{leaked} bytes are marked allocated but hold no page or block the trees reach")
+        free = int((~marked[:limit]).sum()) * unit
+        if free != root.amap_free:
+            self.problem("amap-free-total", "warning", f"ROOT cbAMapFree is {root.amap_free}, the AMaps mark {free} bytes free")
+
+    def _check_map_page(self, ib: int, ptype: int) -> bool:
+        ndb = self.ndb
+        if ib + ndb.page_size > self.size:
+            self.problem("map-page-past-end", "error", "allocation map page lies past the end of the file", offset=ib)
+            return False
+        self.report.stats.pages += 1
+        self.report.stats.bytes_read += ndb.page_size
+        try:
+            check_page(ndb, self.data[ib:ib + ndb.page_size], ib, ptype, ib)
+        except CRCMismatch as exc:
+            self.problem("map-page-crc", "error", exc.message, offset=ib)
+            return False
+        except PSTError as exc:
+            self.problem("map-page-invalid", "error", exc.message, offset=ib)
+            return False
+        return True
+
+
+BBT_OWN_REFERENCE = 1
+"""cRef counts the BBT's own reference as well as every NBT entry and internal block naming the block."""
+
+
+def _repack(entries: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Entries parsed with a widened stride, copied into the declared dtype."""
+    if entries.dtype == dtype:
+        return entries
+    out = np.empty(len(entries), dtype)
+    for name in dtype.names:
+        out[name] = entries[name]
+    return out
+
