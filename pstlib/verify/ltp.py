@@ -1,13 +1,47 @@
 """LTP checks: every heap, BTH, PC and TC that a node's type says it holds parses,
-and every property and cell in it decodes.
+and every property and cell in it decodes; for messages, also their recipient
+and attachment tables, attachments and embedded messages.
 """
 
 from __future__ import annotations
 
 from pstlib.errors import LTPError, PSTError
-from pstlib.ndb.nid import NID_MESSAGE_STORE, NID_NAME_TO_ID_MAP, PC_NODE_TYPES, TC_NODE_TYPES, nid_type
+from pstlib.ltp.propertycontext import PropertyContext
+from pstlib.ltp.tablecontext import TableContext
+from pstlib.messaging.message import Message
+from pstlib.ndb.nid import (
+    NID_MESSAGE_STORE,
+    NID_NAME_TO_ID_MAP,
+    PC_NODE_TYPES,
+    TC_NODE_TYPES,
+    NIDType,
+    nid_type,
+)
 from pstlib.pstfile import PSTFile
 from pstlib.verify.report import Report
+
+MESSAGE_TYPES = (NIDType.NORMAL_MESSAGE, NIDType.ASSOC_MESSAGE)
+
+
+def _decode_all(structure: PropertyContext | TableContext) -> None:
+    if isinstance(structure, PropertyContext):
+        for prop_id in structure:
+            for ptype in structure.types_of(prop_id):
+                structure.value(prop_id, ptype)
+    else:
+        for row in structure:
+            for prop_id in row:
+                row[prop_id]
+
+
+def _check_message(message: Message) -> None:
+    """A message's PC, its recipient and attachment tables, attachments and embedded messages."""
+    _decode_all(message.properties)
+    message.recipients
+    for attachment in message.attachments:
+        _decode_all(attachment.properties)
+        if attachment.is_embedded and attachment.message is not None:
+            _check_message(attachment.message)
 
 
 def check_node_structures(pst: PSTFile, report: Report) -> None:
@@ -19,16 +53,12 @@ def check_node_structures(pst: PSTFile, report: Report) -> None:
             continue
         try:
             node = pst.node(entry.nid)
-            if is_pc:
-                pc = node.properties()
-                for prop_id in pc:
-                    for ptype in pc.types_of(prop_id):
-                        pc.value(prop_id, ptype)
+            if kind in MESSAGE_TYPES:
+                _check_message(Message(node))
+            elif is_pc:
+                _decode_all(node.properties())
             else:
-                table = node.table()
-                for row in table:
-                    for prop_id in row:
-                        row[prop_id]
+                _decode_all(node.table())
         except LTPError as exc:
             report.add("ltp-invalid", "error", "ltp", exc.message, offset=exc.offset, nid=exc.nid or entry.nid, bid=exc.bid)
         except PSTError as exc:

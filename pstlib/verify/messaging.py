@@ -1,13 +1,170 @@
-"""Messaging checks: mandatory nodes, folder tables against the NBT, stored counts."""
+"""Messaging checks: mandatory nodes, folder tables against the NBT, stored counts.
+
+A folder's hierarchy, contents and associated contents tables list its
+children by NID (dwRowID); the NBT gives every node's parent.  The two must
+agree both ways, children must be of the right type, and the counts a folder
+stores must match its tables ([MS-PST] 2.4.4).
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
+
+from pstlib.errors import PSTError
+from pstlib.ndb.nid import NIDType, make_nid, nid_index, nid_type
 from pstlib.pstfile import PSTFile
+from pstlib.tags import PropertyId
 from pstlib.verify.report import Report
+
+MANDATORY_NODES = {
+    0x21: "message store",
+    0x61: "named property map",
+    0x122: "root folder",
+    0x12D: "root folder hierarchy table",
+    0x12E: "root folder contents table",
+    0x12F: "root folder associated contents table",
+    0x1E1: "search management queue",
+    0x201: "search activity list",
+    0x60D: "hierarchy table template",
+    0x60E: "contents table template",
+    0x60F: "associated contents table template",
+    0x610: "search contents table template",
+    0x62B: "receive folder table",
+    0x671: "attachment table template",
+    0x692: "recipient table template",
+}
+"""[MS-PST] 2.7.1's minimal PST: every node here is in every PST and OST of the corpus."""
+
+FOLDER_TYPES = (NIDType.NORMAL_FOLDER, NIDType.SEARCH_FOLDER)
+MSGFLAG_READ = 0x0001
 
 
 def check_folders(pst: PSTFile, report: Report) -> None:
-    """Walk the folder tree (the full checks are added in a later commit)."""
-    for folder in pst.root_folder.walk():
+    """Mandatory nodes, then every folder's tables against the NBT's parent links."""
+    entries = {entry.nid: entry for entry in pst.nodes()}
+    for nid, what in MANDATORY_NODES.items():
+        if nid not in entries:
+            report.add("mandatory-node-missing", "error", "messaging", f"the {what} (NID 0x{nid:X}) is missing", nid=nid)
+    if 0x122 not in entries:
+        return
+    children: dict[int, dict[int, set[int]]] = defaultdict(lambda: defaultdict(set))
+    for entry in entries.values():
+        if entry.nid != entry.nid_parent:
+            children[entry.nid_parent][nid_type(entry.nid)].add(entry.nid)
+    try:
+        folders = list(pst.root_folder.walk())
+    except PSTError as exc:
+        report.add("folder-tree", "error", "messaging", exc.message, offset=exc.offset, nid=exc.nid, bid=exc.bid)
+        return
+    reached = {folder.nid for folder in folders}
+    for folder in folders:
         report.stats.folders += 1
-        report.stats.messages += sum(1 for _ in folder.messages())
+        try:
+            _check_folder(pst, folder, entries, children[folder.nid], report)
+        except PSTError as exc:
+            report.add("folder-unreadable", "error", "messaging", exc.message, offset=exc.offset, nid=exc.nid or folder.nid, bid=exc.bid)
+    for entry in entries.values():
+        if nid_type(entry.nid) in FOLDER_TYPES and entry.nid not in reached and entry.nid_parent in reached:
+            report.add(
+                "folder-unlisted",
+                "error",
+                "messaging",
+                f"folder 0x{entry.nid:X} names folder 0x{entry.nid_parent:X} as its parent, whose hierarchy table does not list it",
+                nid=entry.nid,
+            )
+
+
+def _table_rows(pst: PSTFile, folder_nid: int, table_type: int) -> list[int] | None:
+    nid = make_nid(table_type, nid_index(folder_nid))
+    try:
+        node = pst.node(nid)
+    except KeyError:
+        return None
+    return [int(row_id) for row_id in node.table().row_ids]
+
+
+def _check_folder(pst: PSTFile, folder, entries: dict, children: dict[int, set[int]], report: Report) -> None:
+    """One folder: each table's rows against the NBT, and the counts it stores."""
+    nid = folder.nid
+    search = folder.is_search_folder
+    tables = (
+        [(NIDType.SEARCH_CONTENTS_TABLE, (NIDType.NORMAL_MESSAGE,), False)]
+        if search
+        else [
+            (NIDType.HIERARCHY_TABLE, FOLDER_TYPES, True),
+            (NIDType.CONTENTS_TABLE, (NIDType.NORMAL_MESSAGE,), True),
+            (NIDType.ASSOC_CONTENTS_TABLE, (NIDType.ASSOC_MESSAGE,), True),
+        ]
+    )
+    contents_rows: list[int] = []
+    for table_type, child_types, owns in tables:
+        rows = _table_rows(pst, nid, table_type)
+        table_nid = make_nid(table_type, nid_index(nid))
+        if rows is None:
+            if not search:
+                report.add("folder-table-missing", "error", "messaging", f"folder table 0x{table_nid:X} is missing", nid=nid)
+            continue
+        if table_type in (NIDType.CONTENTS_TABLE, NIDType.SEARCH_CONTENTS_TABLE):
+            contents_rows = rows
+            report.stats.messages += len(rows)
+        for row_id in rows:
+            entry = entries.get(row_id)
+            if entry is None:
+                report.add("row-node-missing", "error", "messaging", f"table 0x{table_nid:X} lists node 0x{row_id:X}, which the NBT lacks", nid=nid)
+            elif nid_type(row_id) not in child_types:
+                report.add("row-node-type", "error", "messaging", f"table 0x{table_nid:X} lists node 0x{row_id:X} of the wrong type", nid=nid)
+            elif owns and entry.nid_parent != nid:
+                report.add("parent-mismatch", "error", "messaging", f"table 0x{table_nid:X} lists node 0x{row_id:X}, whose NBT parent is 0x{entry.nid_parent:X}", nid=nid)
+        if owns:
+            listed = set(rows)
+            for child_type in child_types:
+                for child in sorted(children.get(child_type, set()) - listed):
+                    report.add(
+                        "child-unlisted",
+                        "error",
+                        "messaging",
+                        f"node 0x{child:X} names this folder as its parent, but table 0x{table_nid:X} does not list it",
+                        nid=nid,
+                    )
+    _check_counts(pst, folder, contents_rows, report)
+
+
+def _check_counts(pst: PSTFile, folder, contents_rows: list[int], report: Report) -> None:
+    props = folder.properties
+    stored = props.get(PropertyId.PidTagContentCount)
+    if stored is not None and not folder.is_search_folder and stored != len(contents_rows):
+        report.add(
+            "content-count",
+            "error",
+            "messaging",
+            f"PidTagContentCount is {stored}, the contents table lists {len(contents_rows)}",
+            nid=folder.nid,
+        )
+    unread = props.get(PropertyId.PidTagContentUnreadCount)
+    table_nid = make_nid(NIDType.CONTENTS_TABLE, nid_index(folder.nid))
+    if unread is not None and not folder.is_search_folder and contents_rows:
+        table = pst.node(table_nid).table()
+        try:
+            flags = table.column(PropertyId.PidTagMessageFlags << 16 | 0x0003)
+        except KeyError:
+            flags = None
+        if flags is not None:
+            actual = int(((flags & MSGFLAG_READ) == 0).sum())
+            if actual != unread:
+                report.add(
+                    "unread-count",
+                    "error",
+                    "messaging",
+                    f"PidTagContentUnreadCount is {unread}, the contents table has {actual} unread rows",
+                    nid=folder.nid,
+                )
+    subfolders = props.get(PropertyId.PidTagSubfolders)
+    rows = _table_rows(pst, folder.nid, NIDType.HIERARCHY_TABLE) or []
+    if subfolders is not None and bool(subfolders) != bool(rows):
+        report.add(
+            "subfolders-flag",
+            "warning",
+            "messaging",
+            f"PidTagSubfolders is {bool(subfolders)}, the hierarchy table lists {len(rows)} folders",
+            nid=folder.nid,
+        )
