@@ -295,43 +295,31 @@ class NDBCheck:
             )
             np.add.at(found, index[index >= 0], 1)
 
-        sizes = bbt["cbInflated"] if self.ndb.name == UNICODE4K else bbt["cb"]
-        internal = np.nonzero((bbt["BREF"]["bid"] & BID_INTERNAL) != 0)[0]
+        sizes = (bbt["cbInflated"] if self.ndb.name == UNICODE4K else bbt["cb"]).tolist()
+        offsets = bbt["BREF"]["ib"].tolist()
+        index_of = {bid: i for i, bid in enumerate(bids.tolist())}
+        referenced: list[int] = []
         xblock_totals: dict[int, int] = {}
         xxblocks: list[tuple[int, int, list[int]]] = []
-        for i in internal.tolist():
+        for i in np.nonzero((bbt["BREF"]["bid"] & BID_INTERNAL) != 0)[0].tolist():
             bid = int(bbt["BREF"]["bid"][i])
+            where = {"bid": bid, "offset": offsets[i]}
             data = self._decoded(i)
             if data is None:
                 continue
-            children: list[int]
             try:
-                if len(data) >= 2 and data[0] == BTYPE_DATA_TREE:
-                    level, total, children = parse_xblock(data, self.ndb.id_size, (1, 2), bid)
-                    if level == 1:
-                        index = locate(np.array(children, np.uint64))
-                        actual = int(sizes[index[index >= 0]].sum())
-                        if (index >= 0).all() and actual != total:
-                            self.problem("xblock-total", "error", f"XBLOCK lcbTotal is {total}, its blocks hold {actual}", bid=bid, offset=int(bbt["BREF"]["ib"][i]))
-                        xblock_totals[bid & ~BID_RESERVED] = total
-                    else:
-                        xxblocks.append((bid, total, children))
-                elif len(data) >= 2 and data[0] == BTYPE_SUBNODE_TREE:
-                    entries = parse_subnode_block(self.ndb, data, data[1], bid)
-                    if data[1] == 0:
-                        children = [b for b in (*entries["bidData"].tolist(), *entries["bidSub"].tolist()) if b]
-                    else:
-                        children = entries["bid"].tolist()
-                else:
-                    self.problem("internal-block-type", "error", f"internal block has btype {data[0] if data else None}", bid=bid, offset=int(bbt["BREF"]["ib"][i]))
-                    continue
+                children = self._children(data, bid, sizes, index_of, xblock_totals, xxblocks)
             except PSTError as exc:
-                self.problem("internal-block-invalid", "error", exc.message, bid=bid, offset=int(bbt["BREF"]["ib"][i]))
+                self.problem("internal-block-invalid", "error", exc.message, **where)
                 continue
-            index = locate(np.array(children, np.uint64))
-            for child in np.array(children, np.uint64)[index < 0].tolist():
-                self.problem("missing-block", "error", f"internal block names block 0x{child:X}, which the BBT lacks", bid=bid, offset=int(bbt["BREF"]["ib"][i]))
-            np.add.at(found, index[index >= 0], 1)
+            for child in children:
+                index = index_of.get(child & ~BID_RESERVED)
+                if index is None:
+                    self.problem("missing-block", "error", f"internal block names block 0x{child:X}, which the BBT lacks", **where)
+                else:
+                    referenced.append(index)
+        if referenced:
+            found += np.bincount(np.array(referenced, np.int64), minlength=len(bbt))
         for bid, total, children in xxblocks:
             known = [xblock_totals.get(c & ~BID_RESERVED) for c in children]
             if None not in known and sum(known) != total:
@@ -356,6 +344,35 @@ class NDBCheck:
         if orphans:
             self.problem("unreferenced-blocks", "info", f"{orphans} blocks in the BBT are referenced by no node (space a writer has yet to reclaim)")
         self.found_references = found
+
+    def _children(
+        self,
+        data: bytes,
+        bid: int,
+        sizes: list[int],
+        index_of: dict[int, int],
+        xblock_totals: dict[int, int],
+        xxblocks: list[tuple[int, int, list[int]]],
+    ) -> list[int]:
+        """The BIDs an internal block names; checks an XBLOCK's total on the way."""
+        if len(data) >= 2 and data[0] == BTYPE_DATA_TREE:
+            level, total, children = parse_xblock(data, self.ndb.id_size, (1, 2), bid)
+            if level == 2:
+                xxblocks.append((bid, total, children))
+                return children
+            xblock_totals[bid & ~BID_RESERVED] = total
+            known = [index_of.get(c & ~BID_RESERVED) for c in children]
+            if None not in known:
+                actual = sum(sizes[k] for k in known)
+                if actual != total:
+                    self.problem("xblock-total", "error", f"XBLOCK lcbTotal is {total}, its blocks hold {actual}", bid=bid)
+            return children
+        if len(data) >= 2 and data[0] == BTYPE_SUBNODE_TREE:
+            entries = parse_subnode_block(self.ndb, data, data[1], bid)
+            if data[1] == 0:
+                return [b for b in (*entries["bidData"].tolist(), *entries["bidSub"].tolist()) if b]
+            return entries["bid"].tolist()
+        raise PSTError(f"internal block has btype {data[0] if data else None}, neither a data nor a subnode tree", bid=bid)
 
     def _decoded(self, index: int) -> bytes | None:
         """An internal block's bytes from the map (never encoded; inflated in 4K files)."""
