@@ -34,3 +34,12 @@ class Limits:
 
     max_inflated_block_size: int = 1 << 20
     """Bytes one zlib-compressed block of a 4K-page file may inflate to."""
+
+    max_decompressed_size: int = 256 << 20
+    """Bytes a compressed RTF body may decompress to."""
+
+    max_table_rows: int = 10_000_000
+    """Rows of one table context."""
+
+    max_properties: int = 65_536
+    """Properties of one property context (a 16-bit id times its types is the natural bound)."""

@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from pstlib.errors import BlockError
+from pstlib.limits import Limits
 from pstlib.ltp.bth import BTHHEADER
 from pstlib.ltp.heap import (
     CLIENT_SIG_BTH,
@@ -143,6 +144,7 @@ class FakeNode:
     nid: int = DEFAULT_NID
     children: dict[int, FakeNode] = field(default_factory=dict)
     bid_data: int = 0x4
+    limits: Limits = field(default_factory=Limits)
 
     @property
     def data_block_count(self) -> int:

@@ -197,3 +197,15 @@ def test_reading_never_writes(tmp_path: Path) -> None:
     with pstlib.open(copy) as pst:
         read_everything(pst)
     assert (copy.read_bytes(), copy.stat().st_mtime_ns) == before
+
+
+def test_table_and_property_limits() -> None:
+    """Tables and property contexts larger than the limits are refused, not read."""
+    path = corpus_path("pst-extractor__enron.pst")
+    with pstlib.open(path, limits=pstlib.Limits(max_table_rows=10, max_properties=5)) as pst:
+        contents = [e.nid for e in pst.nodes() if e.nid & 0x1F == 0x0E]
+        with pytest.raises(pstlib.LimitExceeded, match="rows"):
+            for nid in contents:
+                pst.node(nid).table()
+        with pytest.raises(pstlib.LimitExceeded, match="properties"):
+            pst.node(0x21).properties()

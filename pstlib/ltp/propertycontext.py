@@ -12,7 +12,7 @@ from typing import Any
 
 from construct import Int16ul, Int32ul, Struct
 
-from pstlib.errors import LTPError, PropertyContextError
+from pstlib.errors import LimitExceeded, LTPError, PropertyContextError
 from pstlib.ltp.bth import BTH
 from pstlib.ltp.codepage import (
     DEFAULT_CODEPAGE,
@@ -81,6 +81,9 @@ class PropertyContext(Mapping[int, Any]):
             )
         self._stored: dict[int, dict[int, int]] = {}
         records = bth.records(_PC_RECORD)
+        limit = node.limits.max_properties
+        if len(records) > limit:
+            raise LimitExceeded(f"property context has {len(records)} properties, over the limit of {limit}", nid=node.nid)
         for prop_id, ptype, hnid in zip(
             records["wPropId"].tolist(), records["wPropType"].tolist(), records["dwValueHnid"].tolist()
         ):

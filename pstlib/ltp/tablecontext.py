@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from construct import Array, Bytes, Int8ul, Int16ul, Int32ul, Struct
 
-from pstlib.errors import PropertyValueError, TableContextError
+from pstlib.errors import LimitExceeded, PropertyValueError, TableContextError
 from pstlib.ltp.bth import BTH
 from pstlib.ltp.codepage import (
     DEFAULT_CODEPAGE,
@@ -129,6 +129,9 @@ class TableContext(Sequence["Row"]):
         self._default_codepage = default_codepage
         self._value_heaps: dict[int, Heap] = {}
         self._row_ids = self._read_row_index(info.hidRowIndex)
+        limit = node.limits.max_table_rows
+        if len(self._row_ids) > limit:
+            raise LimitExceeded(f"table has {len(self._row_ids)} rows, over the limit of {limit}", nid=nid)
         self._matrix = self._read_matrix(info.hnidRows)
         if len(self._row_ids) > len(self._matrix):
             raise TableContextError(

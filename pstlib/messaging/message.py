@@ -132,7 +132,7 @@ class Message:
         if compressed is None:
             return None
         try:
-            return decompress_rtf(compressed, self.node.limits.max_node_size)
+            return decompress_rtf(compressed, self.node.limits.max_decompressed_size)
         except MessagingError as exc:
             raise MessagingError(exc.message, nid=self.nid) from None
 
