@@ -11,6 +11,7 @@ import io
 import os
 import threading
 from functools import cached_property
+from itertools import islice
 from collections.abc import Iterator
 from typing import BinaryIO, NamedTuple
 
@@ -24,10 +25,12 @@ from pstlib.ltp.namedprops import NamedProperties
 from pstlib.ltp.node import Node
 from pstlib.messaging.folder import Folder
 from pstlib.messaging.store import Store
-from pstlib.ndb.nid import NID_MESSAGE_STORE, NID_NAME_TO_ID_MAP, NID_ROOT_FOLDER
+from pstlib.ndb.nid import NID_MESSAGE_STORE, NID_NAME_TO_ID_MAP, NID_ROOT_FOLDER, NIDType, nid_type
 from pstlib.ndb.page import PTYPE_BBT, PTYPE_NBT
 
 
+CODEPAGE_PROBES = 16
+"""Messages ``default_codepage`` looks at for a code page hint."""
 OST_MAILBOX_ROOT = "Root - Mailbox"
 OST_IPM_SUBTREE = "IPM_SUBTREE"
 
@@ -123,17 +126,36 @@ class PSTFile:
             int(found["bidSub"]),
             int(found["nidParent"]),
         )
-        if nid != NID_MESSAGE_STORE:
+        if "default_codepage" in self.__dict__:
+            node.default_codepage = self.default_codepage
+        elif nid != NID_MESSAGE_STORE and nid_type(nid) != NIDType.NORMAL_MESSAGE:
             node.default_codepage = self.default_codepage
         return node
 
     @cached_property
     def default_codepage(self) -> int:
-        """Code page of String8 values where an object names none: the store's, else 1252."""
-        try:
-            return self.node(NID_MESSAGE_STORE).properties().codepage
-        except PSTError:
-            return DEFAULT_CODEPAGE
+        """Code page of String8 values where an object names none (folders, often).
+
+        The store's own hints where it has them; else those of the first messages
+        that have them (Outlook writes them on messages only: the Japanese ANSI
+        files of the corpus name 932 on every message and nowhere else); else 1252.
+        """
+        candidates = [NID_MESSAGE_STORE]
+        candidates += [
+            entry.nid for entry in islice(
+                (e for e in self.nodes() if nid_type(e.nid) == NIDType.NORMAL_MESSAGE), CODEPAGE_PROBES
+            )
+        ]
+        for nid in candidates:
+            try:
+                node = self.node(nid)
+                node.default_codepage = 0
+                codepage = node.properties().codepage
+            except PSTError:
+                continue
+            if codepage:
+                return codepage
+        return DEFAULT_CODEPAGE
 
     @cached_property
     def store(self) -> Store:
@@ -188,7 +210,12 @@ class PSTFile:
         return self.block_store.read(bid)
 
     def close(self) -> None:
-        """Close the file if pstlib opened it; a caller's file object stays open."""
+        """Close the file if pstlib opened it (a caller's file object stays open) and drop
+        the caches, so a closed file holds no decoded data even before garbage collection.
+        """
+        for cached in ("nbt", "bbt", "block_store"):
+            if hasattr(self, cached):
+                getattr(self, cached).clear_cache()
         if self._owned:
             self._file.close()
 

@@ -140,3 +140,13 @@ def test_opening_reads_only_the_header() -> None:
     """Opening a file must not scan it (a 1 GB file opens as fast as a small one)."""
     with pstlib.open(corpus_path("pst-extractor__enron.pst")) as pst:
         assert pst.bytes_read <= 564
+
+
+def test_closing_drops_cached_data() -> None:
+    """A closed file holds no decoded blocks, even while a reference cycle keeps it alive."""
+    with pstlib.open(corpus_path("pst-extractor__enron.pst")) as pst:
+        for entry in pst.nodes():
+            pst.node(entry.nid).read()
+        assert pst.block_store.read.cache_info().currsize > 0
+    assert pst.block_store.read.cache_info().currsize == 0
+    assert pst.nbt._page.cache_info().currsize == 0

@@ -135,6 +135,11 @@ class BlockStore:
     def format(self) -> Format:
         return self._ndb
 
+    def clear_cache(self) -> None:
+        """Drop cached blocks and BBT entries (decoded blocks can be megabytes)."""
+        self.read.cache_clear()
+        self._lookup.cache_clear()
+
     def _lookup_uncached(self, bid: int) -> np.void:
         entry = self._bbt.lookup(bid & ~BID_RESERVED)
         if entry is None:

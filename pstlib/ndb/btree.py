@@ -208,6 +208,10 @@ class BTree:
     def root(self) -> BRef:
         return self._root
 
+    def clear_cache(self) -> None:
+        """Drop cached pages (the cache's reference to this tree keeps it alive until then)."""
+        self._page.cache_clear()
+
     def _load_page(self, ib: int, bid: int) -> BTPage:
         return parse_btpage(self._ndb, self._read(ib, self._ndb.page_size), ib, self._ptype, bid)
 

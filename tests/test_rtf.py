@@ -1,0 +1,92 @@
+"""Compressed RTF ([MS-OXRTFCP]): pstlib's LZFu decoder against compressed-rtf, and the edge cases."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+import pstlib
+from pstlib.messaging.rtf import HEADER, INITIAL_DICTIONARY, decompress_rtf
+from pstlib.ndb.crc import crc32
+from pstlib.tags import PropertyId
+from tests.conftest import corpus_path
+
+compressed_rtf = pytest.importorskip("compressed_rtf")
+
+RTF_FILES = [
+    "pst2john__2007_default_orxgnm.pst",
+    "pst2john__2003_outlook-high-encryption_cheechNchong.pst",
+    "pst2john__97_outlook_qwerty12345.pst",
+    "aspose-net__SampleOstFile.ost",
+    "hht-pst_to_msg__nonUnicodeCP932.pst",
+]
+
+
+def lzfu(contents: bytes, raw_size: int) -> bytes:
+    """A PidTagRtfCompressed value around ``contents``, with its CRC."""
+    return HEADER.pack(len(contents) + 12, raw_size, b"LZFu", crc32(contents)) + contents
+
+
+def test_initial_dictionary_is_the_specs() -> None:
+    """[MS-OXRTFCP] 2.1.2.1's 207 bytes, as compressed-rtf has them too."""
+    assert len(INITIAL_DICTIONARY) == 207
+    assert INITIAL_DICTIONARY == compressed_rtf.compressed_rtf.INIT_DICT
+
+
+@pytest.mark.parametrize("name", RTF_FILES)
+def test_agrees_with_compressed_rtf(name: str) -> None:
+    """Every LZFu body of the file decodes as the compressed-rtf package decodes it."""
+    checked = 0
+    with pstlib.open(corpus_path(name)) as pst:
+        for entry in pst.nodes():
+            if entry.nid & 0x1F not in (0x04, 0x08):
+                continue
+            pc = pst.node(entry.nid).properties()
+            if PropertyId.PidTagRtfCompressed not in pc:
+                continue
+            raw = pc.raw(PropertyId.PidTagRtfCompressed)
+            if raw[8:12] != b"LZFu":
+                continue
+            raw_size = struct.unpack_from("<I", raw, 4)[0]
+            assert decompress_rtf(raw, 1 << 30) == compressed_rtf.decompress(raw)[:raw_size]
+            checked += 1
+    assert checked > 0
+
+
+def test_spec_example() -> None:
+    """[MS-OXRTFCP] 3.1.1: "{\\rtf1\\ansi\\ansicpg1252\\pard hello world}\\r\\n"."""
+    example = bytes.fromhex(
+        "2d0000002b0000004c5a4675f1c5c7a703000a007263706731323542320af32068656c090020627705b06c"
+        "647d0a800fa0"
+    )
+    assert decompress_rtf(example, 1000) == b"{\\rtf1\\ansi\\ansicpg1252\\pard hello world}\r\n"
+
+
+def test_overlapping_reference() -> None:
+    """A reference longer than its distance repeats the bytes it is still writing."""
+    # literal "a", then a reference to the slot just written (distance 1) of length 17.
+    contents = bytes([0b10, ord("a")]) + ((207 << 4) | 15).to_bytes(2, "big") + bytes([0b1]) + ((225 << 4)).to_bytes(2, "big")
+    assert decompress_rtf(lzfu(contents, 18), 100) == b"a" * 18
+
+
+def test_uncompressed_form() -> None:
+    """COMPTYPE "MELA": the contents are the RTF ([MS-OXRTFCP] 2.1.3.1.1); RAWSIZE = COMPSIZE is tolerated."""
+    body = b"{\\rtf1 plain}"
+    assert decompress_rtf(HEADER.pack(len(body) + 12, len(body), b"MELA", 0) + body, 100) == body
+    assert decompress_rtf(HEADER.pack(len(body) + 12, len(body) + 12, b"MELA", 0) + body, 100) == body
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"short", "shorter than its header"),
+        (HEADER.pack(12, 10, b"XXXX", 0), "unknown COMPTYPE"),
+        (HEADER.pack(14, 10, b"LZFu", 0) + b"\x01\x02", "CRC"),
+        (lzfu(b"\x01\x00", 10), "inside a reference"),
+        (lzfu(b"\x00a", 0xFFFFFFFF), "over the limit"),
+    ],
+)
+def test_malformed(data: bytes, message: str) -> None:
+    with pytest.raises(pstlib.MessagingError, match=message):
+        decompress_rtf(data, 1 << 20)
