@@ -42,7 +42,7 @@ class BTH:
         self.heap = heap
         nid = heap.node.nid
         raw = heap.item(hid)
-        if len(raw) < BTHHEADER.sizeof():
+        if len(raw) < _BTHHEADER.size:
             raise BTHError(f"BTHHEADER at HID 0x{hid:X} is {len(raw)} bytes", nid=nid)
         btype, key_size, data_size, levels, root = _BTHHEADER.unpack_from(raw)
         if btype != CLIENT_SIG_BTH:

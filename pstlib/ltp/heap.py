@@ -59,7 +59,7 @@ class Heap:
         if node.data_block_count == 0:
             raise HeapError("node has no data, so no heap", nid=node.nid)
         first = node.read_data_block(0)
-        if len(first) < HNHDR.sizeof():
+        if len(first) < _HNHDR.size:
             raise HeapError(f"heap block of {len(first)} bytes is too short for an HNHDR", nid=node.nid)
         _, signature, client_signature, user_root, _ = _HNHDR.unpack_from(first)
         if signature != HN_SIGNATURE:

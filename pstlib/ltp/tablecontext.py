@@ -70,6 +70,8 @@ TCOLDESC_AC = Struct(
     "nidValues" / Int32ul,
 )
 _TCOLDESC_AC = numpy_dtype(TCOLDESC_AC)
+_TCINFO_HEAD_SIZE = TCINFO_HEAD.sizeof()
+_TCINFO_AC_SIZE = TCINFO_AC.sizeof()
 TYPE_TC_AC = 0xAC
 
 TCI_4B, TCI_2B, TCI_1B, TCI_BM = range(4)
@@ -147,7 +149,8 @@ class TableContext(Sequence["Row"]):
         nid = self.node.nid
         ac = raw[:1] == bytes([TYPE_TC_AC])
         head = TCINFO_AC if ac else TCINFO_HEAD
-        if len(raw) < head.sizeof():
+        head_size = _TCINFO_AC_SIZE if ac else _TCINFO_HEAD_SIZE
+        if len(raw) < head_size:
             raise TableContextError(f"TCINFO of {len(raw)} bytes is too short", nid=nid)
         info = parse(head, raw, error=TableContextError, what="TCINFO")
         if info.bType != CLIENT_SIG_TC and not ac:
@@ -155,7 +158,7 @@ class TableContext(Sequence["Row"]):
         if ac:
             source, offset, dtype = self._subnode(info.nidColumns).read(), 0, _TCOLDESC_AC
         else:
-            source, offset, dtype = raw, head.sizeof(), _TCOLDESC
+            source, offset, dtype = raw, head_size, _TCOLDESC
         if offset + info.cCols * dtype.itemsize > len(source):
             raise TableContextError(f"TCINFO claims {info.cCols} columns, more than its bytes hold", nid=nid)
         descriptors = np.frombuffer(source, dtype, count=info.cCols, offset=offset)

@@ -64,30 +64,35 @@ def decompress_rtf(data: bytes, max_size: int) -> bytes:
 def _lzfu(contents: bytes, raw_size: int) -> bytes:
     """Decode LZFu CONTENTS ([MS-OXRTFCP] 2.2.3): control bytes, literals, 2-byte references."""
     out = bytearray(_PRELOAD)
+    append = out.append
+    size = DICTIONARY_SIZE  # len(out), kept in a local: this loop runs per byte
     limit = DICTIONARY_SIZE + raw_size
     position, end = 0, len(contents)
-    while position < end and len(out) < limit:
+    while position < end and size < limit:
         control = contents[position]
         position += 1
-        for bit in range(8):
+        for _ in range(8):
             if position >= end:
                 break
-            if not control >> bit & 1:
-                out.append(contents[position])
+            if not control & 1:
+                append(contents[position])
                 position += 1
-                continue
-            if position + 2 > end:
-                raise MessagingError("compressed RTF ends inside a reference")
-            token = contents[position] << 8 | contents[position + 1]
-            position += 2
-            offset, length = token >> 4, (token & 0xF) + 2
-            distance = (_START + len(out) - DICTIONARY_SIZE - offset) % DICTIONARY_SIZE
-            if distance == 0:  # a reference to the write position marks the end
-                return bytes(out[DICTIONARY_SIZE:limit])
-            start = len(out) - distance
-            if length <= distance:
-                out += out[start:start + length]
+                size += 1
             else:
-                for index in range(start, start + length):
-                    out.append(out[index])
+                if position + 2 > end:
+                    raise MessagingError("compressed RTF ends inside a reference")
+                token = contents[position] << 8 | contents[position + 1]
+                position += 2
+                length = (token & 0xF) + 2
+                distance = (_START + size - (token >> 4)) % DICTIONARY_SIZE
+                if distance == 0:  # a reference to the write position marks the end
+                    return bytes(out[DICTIONARY_SIZE:limit])
+                start = size - distance
+                if length <= distance:
+                    out += out[start:start + length]
+                else:
+                    for index in range(start, start + length):
+                        append(out[index])
+                size += length
+            control >>= 1
     return bytes(out[DICTIONARY_SIZE:limit])
