@@ -71,6 +71,25 @@ def run_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _configure_verify(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE")
+    parser.add_argument("--json", action="store_true", help="one JSON report per line")
+    parser.add_argument("--quick", action="store_true", help="header, ROOT and B-tree structure only")
+
+
+@command(
+    "verify",
+    "check files for internal consistency (as python -m pstlib.verify)",
+    "pstlib verify --json backup/mail.pst",
+    _configure_verify,
+)
+def run_verify(args: argparse.Namespace) -> int:
+    """Exit 0 if every file is consistent, 1 if any is not, 2 if one cannot be opened."""
+    from pstlib.verify.__main__ import main as verify_main
+
+    return verify_main([*args.files, *(["--json"] if args.json else []), *(["--quick"] if args.quick else [])])
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with one sub-parser per registered command."""
     parser = argparse.ArgumentParser(prog="pstlib", description=pstlib.__doc__)

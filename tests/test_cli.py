@@ -37,3 +37,11 @@ def test_every_command_has_help_with_an_example() -> None:
         )
         assert result.returncode == 0
         assert f"example: {cmd.example}" in result.stdout
+
+
+def test_verify_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
+    """``pstlib verify`` is ``python -m pstlib.verify``: exit 0 and a JSON report for a sound file."""
+    assert main(["verify", "--json", str(corpus_path("pstsdk__test_ansi.pst"))]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["consistent"] is True
+    assert main(["verify", "--quick", str(corpus_path("aspose-net__AddingBulkMessagesWithImprovedPerformance.pst"))]) == 1
