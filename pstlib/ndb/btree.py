@@ -19,7 +19,7 @@ from pstlib.errors import LimitExceeded, PageError
 from pstlib.limits import Limits
 from pstlib.ndb.format import ANSI, UNICODE4K, Format
 from pstlib.ndb.header import BREF_ANSI, BREF_UNICODE, BRef
-from pstlib.ndb.page import PTYPE_BBT, PTYPE_NBT, check_page, page_trailer
+from pstlib.ndb.page import PTYPE_NBT, check_page, page_trailer
 from pstlib.ndb.schema import numpy_dtype, struct_format
 
 # BTENTRY, [MS-PST] 2.2.2.7.7.2: an intermediate page's entry.

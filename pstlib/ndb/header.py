@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from construct import Array, Bytes, Const, Int8ul, Int16ul, Int32ul, Int64ul, Struct
+from construct import Array, Bytes, Int8ul, Int16ul, Int32ul, Int64ul, Struct
 
 from pstlib.errors import CRCMismatch, HeaderError, UnsupportedFormat
 from pstlib.ndb.crc import crc32

@@ -37,7 +37,8 @@ def _decode_all(structure: PropertyContext | TableContext) -> None:
 def _check_message(message: Message) -> None:
     """A message's PC, its recipient and attachment tables, attachments and embedded messages."""
     _decode_all(message.properties)
-    message.recipients
+    for recipient in message.recipients:
+        dict(recipient.properties)
     for attachment in message.attachments:
         _decode_all(attachment.properties)
         if attachment.is_embedded and attachment.message is not None:
