@@ -21,6 +21,8 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from tables import render
+
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
 sys.path.insert(0, str(REPO))  # run from a checkout without installing pstlib
@@ -241,27 +243,6 @@ COLUMNS = [
 ]
 
 
-def table(results: list[dict]) -> str:
-    """An aligned text table, numbers right-aligned; pypff columns show n/a without it."""
-    rows = []
-    for result in results:
-        row = []
-        for _name, fmt, get in COLUMNS:
-            try:
-                row.append(fmt.format(get(result)))
-            except KeyError:
-                row.append("n/a")
-        rows.append(row)
-    headers = [name for name, _fmt, _get in COLUMNS]
-    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows)]
-    lines = []
-    for row in [headers, *rows]:
-        cells = [row[0].ljust(widths[0])]
-        cells += [cell.rjust(width) for cell, width in zip(row[1:], widths[1:])]
-        lines.append("  ".join(cells))
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", type=Path, help="PST/OST files (default: corpus picks)")
@@ -276,7 +257,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         print(json.dumps({"cpus": os.cpu_count(), "results": results}, indent=2))
     else:
-        print(table(results))
+        print(render(results, COLUMNS))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+from tables import render
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
@@ -221,27 +223,6 @@ COLUMNS = [
 ]
 
 
-def table(results: list[dict[str, Any]]) -> str:
-    """An aligned text table, numbers right-aligned; pypff columns show n/a without it."""
-    rows = []
-    for result in results:
-        row = []
-        for _name, fmt, get in COLUMNS:
-            try:
-                row.append(fmt.format(get(result)))
-            except KeyError:
-                row.append("n/a")
-        rows.append(row)
-    headers = [name for name, _fmt, _get in COLUMNS]
-    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows)]
-    lines = []
-    for row in [headers, *rows]:
-        cells = [row[0].ljust(widths[0])]
-        cells += [cell.rjust(width) for cell, width in zip(row[1:], widths[1:])]
-        lines.append("  ".join(cells))
-    return "\n".join(lines)
-
-
 def profile(path: Path, top: int) -> str:
     """cProfile of one pstlib walk, the ``top`` functions by cumulative time (imports excluded)."""
     import pstlib  # noqa: F401
@@ -277,7 +258,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         print(json.dumps({"cpus": os.cpu_count(), "results": results}, indent=2))
     else:
-        print(table(results))
+        print(render(results, COLUMNS))
 
 
 if __name__ == "__main__":
