@@ -198,6 +198,8 @@ class TableContext(Sequence["Row"]):
             np.frombuffer(block, np.uint8, count=len(block) // size * size).reshape(-1, size)
             for block in blocks
         ]
+        if not parts:
+            return np.zeros((0, size), np.uint8)
         return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
     def _subnode(self, nid: int) -> Node:

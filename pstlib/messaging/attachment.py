@@ -16,6 +16,7 @@ from pstlib.errors import MessagingError
 from pstlib.ltp.node import Node
 from pstlib.ltp.propertycontext import PropertyContext
 from pstlib.ltp.proptypes import PropertyType
+from pstlib.messaging import values
 from pstlib.tags import PropertyId
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ class Attachment:
     @property
     def method(self) -> int:
         """PidTagAttachMethod: 1 by value, 2/4/7 by reference, 5 embedded message, 6 OLE."""
-        return self.properties.get(PropertyId.PidTagAttachMethod) or 0
+        return values.integer(self.properties, PropertyId.PidTagAttachMethod) or 0
 
     @property
     def is_embedded(self) -> bool:
@@ -68,23 +69,23 @@ class Attachment:
             PropertyId.PidTagAttachFilename,
             PropertyId.PidTagDisplayName,
         ):
-            name = self.properties.get(prop_id)
+            name = values.text(self.properties, prop_id)
             if name:
                 return name
         return None
 
     @property
     def mime_type(self) -> str | None:
-        return self.properties.get(PropertyId.PidTagAttachMimeTag)
+        return values.text(self.properties, PropertyId.PidTagAttachMimeTag)
 
     @property
     def content_id(self) -> str | None:
-        return self.properties.get(PropertyId.PidTagAttachContentId)
+        return values.text(self.properties, PropertyId.PidTagAttachContentId)
 
     @property
     def stored_size(self) -> int | None:
         """PidTagAttachSize: the whole attachment object, properties included."""
-        return self.properties.get(PropertyId.PidTagAttachSize)
+        return values.integer(self.properties, PropertyId.PidTagAttachSize)
 
     @property
     def size(self) -> int:

@@ -13,6 +13,7 @@ from typing import Any
 from pstlib.errors import MessagingError, NodeNotFound
 from pstlib.ltp.node import Node
 from pstlib.ltp.propertycontext import PropertyContext
+from pstlib.messaging import values
 from pstlib.messaging.message import Message
 from pstlib.ndb.nid import NIDType, nid_index, nid_type, make_nid
 from pstlib.tags import PropertyId
@@ -41,7 +42,7 @@ class Folder:
 
     @property
     def name(self) -> str:
-        return self.properties.get(PropertyId.PidTagDisplayName) or ""
+        return values.text(self.properties, PropertyId.PidTagDisplayName) or ""
 
     @property
     def path(self) -> str:
@@ -56,15 +57,15 @@ class Folder:
 
     @property
     def container_class(self) -> str | None:
-        return self.properties.get(PropertyId.PidTagContainerClass)
+        return values.text(self.properties, PropertyId.PidTagContainerClass)
 
     @property
     def message_count(self) -> int:
-        return self.properties.get(PropertyId.PidTagContentCount) or 0
+        return values.integer(self.properties, PropertyId.PidTagContentCount) or 0
 
     @property
     def unread_count(self) -> int:
-        return self.properties.get(PropertyId.PidTagContentUnreadCount) or 0
+        return values.integer(self.properties, PropertyId.PidTagContentUnreadCount) or 0
 
     def _table_row_ids(self, table_type: int) -> list[int]:
         nid = make_nid(table_type, nid_index(self.nid))

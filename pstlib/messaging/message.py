@@ -11,6 +11,7 @@ from typing import Any
 from pstlib.errors import LimitExceeded, MessagingError
 from pstlib.ltp.node import Node
 from pstlib.ltp.propertycontext import PropertyContext
+from pstlib.messaging import values
 from pstlib.messaging.attachment import Attachment
 from pstlib.messaging.recipient import Recipient
 from pstlib.messaging.rtf import decompress_rtf
@@ -56,79 +57,80 @@ class Message:
         except KeyError:
             return default
 
-    def _get(self, prop_id: int) -> Any:
-        return self.properties.get(prop_id)
-
     @property
     def message_class(self) -> str | None:
-        return self._get(PropertyId.PidTagMessageClass)
+        return values.text(self.properties, PropertyId.PidTagMessageClass)
 
     @property
     def subject(self) -> str | None:
-        subject = self._get(PropertyId.PidTagSubject)
+        subject = values.text(self.properties, PropertyId.PidTagSubject)
         return None if subject is None else _without_prefix_marker(subject)
 
     @property
     def sender_name(self) -> str | None:
-        return self._get(PropertyId.PidTagSenderName) or self._get(PropertyId.PidTagSentRepresentingName)
+        props = self.properties
+        return values.text(props, PropertyId.PidTagSenderName) or values.text(
+            props, PropertyId.PidTagSentRepresentingName
+        )
 
     @property
     def sender_email(self) -> str | None:
         """The sender's SMTP address where the message has one, else the stored address."""
-        smtp = self._get(PropertyId.PidTagSenderSmtpAddress)
-        if smtp:
-            return smtp
-        address = self._get(PropertyId.PidTagSenderEmailAddress)
-        if address:
-            return address
-        return self._get(PropertyId.PidTagSentRepresentingSmtpAddress) or self._get(
-            PropertyId.PidTagSentRepresentingEmailAddress
-        )
+        for prop_id in (
+            PropertyId.PidTagSenderSmtpAddress,
+            PropertyId.PidTagSenderEmailAddress,
+            PropertyId.PidTagSentRepresentingSmtpAddress,
+            PropertyId.PidTagSentRepresentingEmailAddress,
+        ):
+            address = values.text(self.properties, prop_id)
+            if address:
+                return address
+        return None
 
     @property
     def delivery_time(self) -> datetime | None:
-        return self._get(PropertyId.PidTagMessageDeliveryTime)
+        return values.time(self.properties, PropertyId.PidTagMessageDeliveryTime)
 
     @property
     def submit_time(self) -> datetime | None:
-        return self._get(PropertyId.PidTagClientSubmitTime)
+        return values.time(self.properties, PropertyId.PidTagClientSubmitTime)
 
     @property
     def creation_time(self) -> datetime | None:
-        return self._get(PropertyId.PidTagCreationTime)
+        return values.time(self.properties, PropertyId.PidTagCreationTime)
 
     @property
     def last_modified(self) -> datetime | None:
-        return self._get(PropertyId.PidTagLastModificationTime)
+        return values.time(self.properties, PropertyId.PidTagLastModificationTime)
 
     @property
     def importance(self) -> int | None:
-        return self._get(PropertyId.PidTagImportance)
+        return values.integer(self.properties, PropertyId.PidTagImportance)
 
     @property
     def is_read(self) -> bool:
-        return bool((self._get(PropertyId.PidTagMessageFlags) or 0) & MSGFLAG_READ)
+        return bool((values.integer(self.properties, PropertyId.PidTagMessageFlags) or 0) & MSGFLAG_READ)
 
     @property
     def internet_headers(self) -> str | None:
-        return self._get(PropertyId.PidTagTransportMessageHeaders)
+        return values.text(self.properties, PropertyId.PidTagTransportMessageHeaders)
 
     @property
     def body(self) -> str | None:
-        return self._get(PropertyId.PidTagBody)
+        return values.text(self.properties, PropertyId.PidTagBody)
 
     @property
     def html_body(self) -> bytes | None:
         """PidTagHtml as bytes (UTF-8 where it is stored as a string)."""
-        html = self._get(PropertyId.PidTagHtml)
+        html = self.properties.get(PropertyId.PidTagHtml)
         if isinstance(html, str):
             return html.encode("utf-8")
-        return html
+        return html if isinstance(html, bytes) else None
 
     @property
     def rtf_body(self) -> bytes | None:
         """PidTagRtfCompressed, decompressed ([MS-OXRTFCP])."""
-        compressed = self._get(PropertyId.PidTagRtfCompressed)
+        compressed = values.binary(self.properties, PropertyId.PidTagRtfCompressed)
         if compressed is None:
             return None
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pstlib.ltp.tablecontext import Row
+from pstlib.messaging import values
 from pstlib.tags import PropertyId
 
 RECIPIENT_KINDS = {1: "to", 2: "cc", 3: "bcc"}
@@ -23,22 +24,22 @@ class Recipient:
 
     @property
     def name(self) -> str | None:
-        return self.properties.get(PropertyId.PidTagDisplayName)
+        return values.text(self.properties, PropertyId.PidTagDisplayName)
 
     @property
     def address_type(self) -> str | None:
-        return self.properties.get(PropertyId.PidTagAddressType)
+        return values.text(self.properties, PropertyId.PidTagAddressType)
 
     @property
     def email(self) -> str | None:
         """The SMTP address where known (PidTagSmtpAddress), else the stored address."""
-        smtp = self.properties.get(PropertyId.PidTagSmtpAddress)
-        return smtp or self.properties.get(PropertyId.PidTagEmailAddress)
+        smtp = values.text(self.properties, PropertyId.PidTagSmtpAddress)
+        return smtp or values.text(self.properties, PropertyId.PidTagEmailAddress)
 
     @property
     def kind(self) -> str:
         """"to", "cc", "bcc" or "other", from PidTagRecipientType without its flag bits."""
-        value = (self.properties.get(PropertyId.PidTagRecipientType) or 0) & ~RECIPIENT_FLAGS
+        value = (values.integer(self.properties, PropertyId.PidTagRecipientType) or 0) & ~RECIPIENT_FLAGS
         return RECIPIENT_KINDS.get(value & 0xFFFFFFFF, "other")
 
     def __repr__(self) -> str:

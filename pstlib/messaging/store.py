@@ -6,6 +6,7 @@ from functools import cached_property
 
 from pstlib.ltp.node import Node
 from pstlib.ltp.propertycontext import PropertyContext
+from pstlib.messaging import values
 from pstlib.messaging.entryid import entryid_nid
 from pstlib.ndb.crc import crc32
 from pstlib.tags import PropertyId
@@ -24,15 +25,15 @@ class Store:
 
     @property
     def display_name(self) -> str | None:
-        return self.properties.get(PropertyId.PidTagDisplayName)
+        return values.text(self.properties, PropertyId.PidTagDisplayName)
 
     @property
     def record_key(self) -> bytes | None:
         """PidTagRecordKey: the provider UID every EntryID in this store carries."""
-        return self.properties.get(PropertyId.PidTagRecordKey)
+        return values.binary(self.properties, PropertyId.PidTagRecordKey)
 
     def _folder_nid(self, prop_id: int) -> int | None:
-        entry_id = self.properties.get(prop_id)
+        entry_id = values.binary(self.properties, prop_id)
         return entryid_nid(entry_id) if entry_id else None
 
     @property
@@ -51,7 +52,7 @@ class Store:
     @property
     def password_crc(self) -> int:
         """PidTagPstPassword as stored: the CRC of the password, 0 where there is none."""
-        return (self.properties.get(PropertyId.PidTagPstPassword) or 0) & 0xFFFFFFFF
+        return (values.integer(self.properties, PropertyId.PidTagPstPassword) or 0) & 0xFFFFFFFF
 
     @property
     def is_password_protected(self) -> bool:

@@ -192,16 +192,18 @@ class NDBCheck:
         sizes = bbt["cb"].astype(np.uint64)
         unit = ndb.block_alignment
         spans = (sizes + ndb.block_trailer_size + unit - 1) // unit * unit
-        ends = ibs + spans
+        size = np.uint64(self.size)
+        # An IB near 2**64 would wrap ib + span around: clip before adding.
+        past_end = (ibs > size) | (np.minimum(ibs, size) + spans > size)
+        ends = np.where(past_end, size, ibs + spans)
         self.report.stats.blocks += len(bbt)
 
-        past_end = ends > self.size
         self.problems(
             "block-past-end",
             "error",
             [(f"block of {int(sizes[i])} bytes runs past the end of the file", {"offset": int(ibs[i]), "bid": int(bids[i])}) for i in np.nonzero(past_end)[0]],
         )
-        past_eof = (ends > self.header.root.file_eof) & ~past_end
+        past_eof = (ends > np.uint64(self.header.root.file_eof)) & ~past_end
         self.problems(
             "block-past-eof",
             "error",
@@ -254,7 +256,7 @@ class NDBCheck:
             "error",
             [(f"block dwCRC is 0x{int(trailers['dwCRC'][i]):08X}, its bytes give 0x{int(crcs[i]):08X}", where(inside[i])) for i in mismatch],
         )
-        self._block_spans = (ibs, spans)
+        self._block_spans = (ibs[~past_end], spans[~past_end])
 
     # References -----------------------------------------------------------------------
 
@@ -398,7 +400,7 @@ class NDBCheck:
         padding = AMAP_PADDING[ndb.name]
         bits_per_page = (ndb.page_crc_size - padding) * 8
         interval = bits_per_page * unit
-        eof = self.header.root.file_eof
+        eof = self.eof  # ibFileEof, but never past the real file: maps there cannot be read
         amap_offsets = list(range(first, eof, interval))
         if not amap_offsets:
             return
