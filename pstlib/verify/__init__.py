@@ -37,7 +37,11 @@ def _load(source: str | os.PathLike | BinaryIO) -> tuple[memoryview, str, object
         mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
         handle.close()
         return memoryview(mapped), name, mapped
-    data = source.read() if not isinstance(source, (bytes, bytearray, memoryview)) else source
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = source
+    else:
+        source.seek(0)  # as pstlib.open: a handle just used to copy or hash the file
+        data = source.read()
     return memoryview(bytes(data)), str(getattr(source, "name", "<stream>")), None
 
 
@@ -84,8 +88,8 @@ def _run(data: memoryview, report: Report, level: str, limits: Limits) -> None:
     ndb.check_blocks()
     ndb.check_references()
     ndb.check_allocation()
-    if not report.consistent:
-        report.add("upper-layers-skipped", "info", "ltp", "LTP and messaging checks skipped: the NDB layer is inconsistent")
+    if not ndb.complete:
+        report.add("upper-layers-skipped", "info", "ltp", "LTP and messaging checks skipped: a B-tree page could not be read")
         return
     with PSTFile(io.BytesIO(data), limits=limits) as pst:
         check_node_structures(pst, report)

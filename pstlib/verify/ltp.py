@@ -10,6 +10,7 @@ from pstlib.ltp.propertycontext import PropertyContext
 from pstlib.ltp.tablecontext import TableContext
 from pstlib.messaging.message import Message
 from pstlib.ndb.nid import (
+    NID_ATTACHMENT_TABLE,
     NID_MESSAGE_STORE,
     NID_NAME_TO_ID_MAP,
     PC_NODE_TYPES,
@@ -34,15 +35,28 @@ def _decode_all(structure: PropertyContext | TableContext) -> None:
                 row[prop_id]
 
 
-def _check_message(message: Message) -> None:
+MSGFLAG_HASATTACH = 0x0010
+
+
+def _check_message(message: Message, report: Report) -> None:
     """A message's PC, its recipient and attachment tables, attachments and embedded messages."""
     _decode_all(message.properties)
+    flags = message.properties.get(0x0E07)
+    if isinstance(flags, int) and flags & MSGFLAG_HASATTACH and NID_ATTACHMENT_TABLE not in message.node.subnodes():
+        report.add(
+            "attachments-missing",
+            "error",
+            "messaging",
+            "PidTagMessageFlags says the message has attachments, but it has no attachment table",
+            nid=message.nid,
+            bid=message.node.bid_sub or None,
+        )
     for recipient in message.recipients:
         dict(recipient.properties)
     for attachment in message.attachments:
         _decode_all(attachment.properties)
         if attachment.is_embedded and attachment.message is not None:
-            _check_message(attachment.message)
+            _check_message(attachment.message, report)
 
 
 def check_node_structures(pst: PSTFile, report: Report) -> None:
@@ -55,7 +69,7 @@ def check_node_structures(pst: PSTFile, report: Report) -> None:
         try:
             node = pst.node(entry.nid)
             if kind in MESSAGE_TYPES:
-                _check_message(Message(node))
+                _check_message(Message(node), report)
             elif is_pc:
                 _decode_all(node.properties())
             else:

@@ -302,7 +302,7 @@ class NDBCheck:
         index_of = {bid: i for i, bid in enumerate(bids.tolist())}
         referenced: list[int] = []
         xblock_totals: dict[int, int] = {}
-        xxblocks: list[tuple[int, int, list[int]]] = []
+        xxblocks: list[tuple[dict[str, int], int, list[int]]] = []
         for i in np.nonzero((bbt["BREF"]["bid"] & BID_INTERNAL) != 0)[0].tolist():
             bid = int(bbt["BREF"]["bid"][i])
             where = {"bid": bid, "offset": offsets[i]}
@@ -310,7 +310,7 @@ class NDBCheck:
             if data is None:
                 continue
             try:
-                children = self._children(data, bid, sizes, index_of, xblock_totals, xxblocks)
+                children = self._children(data, where, sizes, index_of, xblock_totals, xxblocks)
             except PSTError as exc:
                 self.problem("internal-block-invalid", "error", exc.message, **where)
                 continue
@@ -322,10 +322,10 @@ class NDBCheck:
                     referenced.append(index)
         if referenced:
             found += np.bincount(np.array(referenced, np.int64), minlength=len(bbt))
-        for bid, total, children in xxblocks:
+        for where, total, children in xxblocks:
             known = [xblock_totals.get(c & ~BID_RESERVED) for c in children]
             if None not in known and sum(known) != total:
-                self.problem("xblock-total", "error", f"XXBLOCK lcbTotal is {total}, its XBLOCKs add up to {sum(known)}", bid=bid)
+                self.problem("xblock-total", "error", f"XXBLOCK lcbTotal is {total}, its XBLOCKs add up to {sum(known)}", **where)
 
         recorded = bbt["cRef"].astype(np.int64)
         expected = found + BBT_OWN_REFERENCE
@@ -342,6 +342,12 @@ class NDBCheck:
             "warning",
             [(f"BBT records {int(recorded[i])} references, the file holds {int(found[i])} plus the BBT's own: the block would never be freed", where(i)) for i in high],
         )
+        lost = np.nonzero((found == 0) & (recorded > BBT_OWN_REFERENCE))[0]
+        self.problems(
+            "refcount-lost",
+            "error",
+            [(f"BBT records {int(recorded[i])} references, nothing in the file refers to the block: a referrer was lost", where(i)) for i in lost],
+        )
         orphans = int(np.count_nonzero(found == 0))
         if orphans:
             self.problem("unreferenced-blocks", "info", f"{orphans} blocks in the BBT are referenced by no node (space a writer has yet to reclaim)")
@@ -350,24 +356,25 @@ class NDBCheck:
     def _children(
         self,
         data: bytes,
-        bid: int,
+        where: dict[str, int],
         sizes: list[int],
         index_of: dict[int, int],
         xblock_totals: dict[int, int],
-        xxblocks: list[tuple[int, int, list[int]]],
+        xxblocks: list[tuple[dict[str, int], int, list[int]]],
     ) -> list[int]:
         """The BIDs an internal block names; checks an XBLOCK's total on the way."""
+        bid = where["bid"]
         if len(data) >= 2 and data[0] == BTYPE_DATA_TREE:
             level, total, children = parse_xblock(data, self.ndb.id_size, (1, 2), bid)
             if level == 2:
-                xxblocks.append((bid, total, children))
+                xxblocks.append((where, total, children))
                 return children
             xblock_totals[bid & ~BID_RESERVED] = total
             known = [index_of.get(c & ~BID_RESERVED) for c in children]
             if None not in known:
                 actual = sum(sizes[k] for k in known)
                 if actual != total:
-                    self.problem("xblock-total", "error", f"XBLOCK lcbTotal is {total}, its blocks hold {actual}", bid=bid)
+                    self.problem("xblock-total", "error", f"XBLOCK lcbTotal is {total}, its blocks hold {actual}", **where)
             return children
         if len(data) >= 2 and data[0] == BTYPE_SUBNODE_TREE:
             entries = parse_subnode_block(self.ndb, data, data[1], bid)
@@ -443,7 +450,7 @@ class NDBCheck:
             [("the AMap marks this space free, but a page or block lives there: a writer would overwrite it", {"offset": first + int(u) * unit}) for u in free_but_used],
         )
         leaked = int((marked[:limit] & ~in_use[:limit]).sum()) * unit
-        if leaked:
+        if leaked and self.complete:
             self.problem("amap-leak", "info", f"{leaked} bytes are marked allocated but hold no page or block the trees reach")
         free = int((~marked[:limit]).sum()) * unit
         if free != root.amap_free:
@@ -457,7 +464,9 @@ class NDBCheck:
         self.report.stats.pages += 1
         self.report.stats.bytes_read += ndb.page_size
         try:
-            check_page(ndb, self.data[ib:ib + ndb.page_size], ib, ptype, ib)
+            trailer = check_page(ndb, self.data[ib:ib + ndb.page_size], ib, ptype, ib)
+            if trailer["wSig"] != 0:
+                self.problem("map-page-signature", "error", f"allocation map page wSig is 0x{trailer['wSig']:04X}, [MS-PST] 2.2.2.7.1 requires 0", offset=ib)
         except CRCMismatch as exc:
             self.problem("map-page-crc", "error", exc.message, offset=ib)
             return False
