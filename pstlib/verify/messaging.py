@@ -12,6 +12,7 @@ from collections import defaultdict
 
 from pstlib.errors import PSTError
 from pstlib.ndb.nid import NIDType, make_nid, nid_index, nid_type
+from pstlib.ltp.tablecontext import TableContext
 from pstlib.pstfile import PSTFile
 from pstlib.tags import PropertyId
 from pstlib.verify.report import Report
@@ -74,13 +75,13 @@ def check_folders(pst: PSTFile, report: Report) -> None:
             )
 
 
-def _table_rows(pst: PSTFile, folder_nid: int, table_type: int) -> list[int] | None:
-    nid = make_nid(table_type, nid_index(folder_nid))
+def _table(pst: PSTFile, folder_nid: int, table_type: int) -> TableContext | None:
+    """One of a folder's tables, or None where its node is missing."""
     try:
-        node = pst.node(nid)
+        node = pst.node(make_nid(table_type, nid_index(folder_nid)))
     except KeyError:
         return None
-    return [int(row_id) for row_id in node.table().row_ids]
+    return node.table()
 
 
 def _check_folder(pst: PSTFile, folder, entries: dict, children: dict[int, set[int]], report: Report) -> None:
@@ -96,16 +97,17 @@ def _check_folder(pst: PSTFile, folder, entries: dict, children: dict[int, set[i
             (NIDType.ASSOC_CONTENTS_TABLE, (NIDType.ASSOC_MESSAGE,), True),
         ]
     )
-    contents_rows: list[int] = []
+    read: dict[int, TableContext] = {}
     for table_type, child_types, owns in tables:
-        rows = _table_rows(pst, nid, table_type)
+        table = _table(pst, nid, table_type)
         table_nid = make_nid(table_type, nid_index(nid))
-        if rows is None:
+        if table is None:
             if not search:
                 report.add("folder-table-missing", "error", "messaging", f"folder table 0x{table_nid:X} is missing", nid=nid)
             continue
+        read[table_type] = table
+        rows = table.row_ids.tolist()
         if table_type in (NIDType.CONTENTS_TABLE, NIDType.SEARCH_CONTENTS_TABLE):
-            contents_rows = rows
             report.stats.messages += len(rows)
         for row_id in rows:
             entry = entries.get(row_id)
@@ -126,26 +128,27 @@ def _check_folder(pst: PSTFile, folder, entries: dict, children: dict[int, set[i
                         f"node 0x{child:X} names this folder as its parent, but table 0x{table_nid:X} does not list it",
                         nid=nid,
                     )
-    _check_counts(pst, folder, contents_rows, report)
+    if not search:
+        _check_counts(folder, read, report)
 
 
-def _check_counts(pst: PSTFile, folder, contents_rows: list[int], report: Report) -> None:
+def _check_counts(folder, tables: dict[int, TableContext], report: Report) -> None:
+    """The counts a normal folder stores against its tables."""
     props = folder.properties
+    contents = tables.get(NIDType.CONTENTS_TABLE)
     stored = props.get(PropertyId.PidTagContentCount)
-    if stored is not None and not folder.is_search_folder and stored != len(contents_rows):
+    if stored is not None and contents is not None and stored != len(contents):
         report.add(
             "content-count",
             "error",
             "messaging",
-            f"PidTagContentCount is {stored}, the contents table lists {len(contents_rows)}",
+            f"PidTagContentCount is {stored}, the contents table lists {len(contents)}",
             nid=folder.nid,
         )
     unread = props.get(PropertyId.PidTagContentUnreadCount)
-    table_nid = make_nid(NIDType.CONTENTS_TABLE, nid_index(folder.nid))
-    if unread is not None and not folder.is_search_folder and contents_rows:
-        table = pst.node(table_nid).table()
+    if unread is not None and contents is not None and len(contents):
         try:
-            flags = table.column(PropertyId.PidTagMessageFlags << 16 | 0x0003)
+            flags = contents.column(PropertyId.PidTagMessageFlags << 16 | 0x0003)
         except KeyError:
             flags = None
         if flags is not None:
@@ -159,12 +162,12 @@ def _check_counts(pst: PSTFile, folder, contents_rows: list[int], report: Report
                     nid=folder.nid,
                 )
     subfolders = props.get(PropertyId.PidTagSubfolders)
-    rows = _table_rows(pst, folder.nid, NIDType.HIERARCHY_TABLE) or []
-    if subfolders is not None and bool(subfolders) != bool(rows):
+    listed = len(tables.get(NIDType.HIERARCHY_TABLE) or ())
+    if subfolders is not None and bool(subfolders) != bool(listed):
         report.add(
             "subfolders-flag",
             "warning",
             "messaging",
-            f"PidTagSubfolders is {bool(subfolders)}, the hierarchy table lists {len(rows)} folders",
+            f"PidTagSubfolders is {bool(subfolders)}, the hierarchy table lists {listed} folders",
             nid=folder.nid,
         )
