@@ -11,6 +11,7 @@ for time, tracemalloc for memory, and the input buffer left unmodified.
 from __future__ import annotations
 
 import io
+import resource
 import signal
 import threading
 import time
@@ -41,6 +42,8 @@ MIN_TIME_BOUND = 10.0
 TIME_FACTOR = 10.0
 MEMORY_FACTOR = 64
 MEMORY_SLACK = 64 << 20
+ADDRESS_SPACE_SLACK = 4 << 30
+"""Address space a run may add before allocations fail: far above the bound, far below the machine."""
 
 
 class Overrun(BaseException):
@@ -285,6 +288,28 @@ def _watchdog(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+@contextmanager
+def _address_space_cap(extra: int) -> Iterator[None]:
+    """Make a runaway allocation fail with MemoryError instead of waking the OOM killer.
+
+    tracemalloc only sees a blow-up once it is over; one numpy array sized by a
+    hostile field can take the machine down first (24 GB in one long run).
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    try:
+        with open("/proc/self/statm", encoding="ascii") as handle:
+            used = int(handle.read().split()[0]) * resource.getpagesize()
+    except OSError:
+        yield
+        return
+    cap = used + extra if hard == resource.RLIM_INFINITY else min(used + extra, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
 def check(data: bytes, baseline_seconds: float) -> Outcome:
     """``exercise`` under the oracle: time and memory bounds; other exceptions propagate."""
     bound = time_bound(baseline_seconds)
@@ -295,7 +320,7 @@ def check(data: bytes, baseline_seconds: float) -> Outcome:
     before = tracemalloc.get_traced_memory()[0]
     started = time.perf_counter()
     try:
-        with _watchdog(bound):
+        with _watchdog(bound), _address_space_cap(max(ADDRESS_SPACE_SLACK, 4 * memory_bound(len(data)))):
             layer = exercise(data)
     except Overrun as exc:
         raise OracleFailure(str(exc)) from None

@@ -61,6 +61,20 @@ RECIPES = [
         " overwrite(data, 0xAD, b'\\xff' * 23), header CRC left wrong, which verify also reads on)",
         lambda: patch_header(corpus("hht-pst_to_msg__attachAndInline.pst"), 0xB8, bytes.fromhex("ff" * 8)),
     ),
+    Recipe(
+        "verify-amap-oom-from-claimed-eof",
+        "verify/ndb.py check_allocation: ROOT ibFileEof 0x42400 with bit 46 set (0x400000042400)"
+        " asks for 277 million placeholder AMaps; without an address-space cap the process grew to"
+        " 24 GB and was OOM-killed (with the harness's cap: over the 10 s bound)",
+        lambda: patch_header(corpus("node-libpst__outlook.pst"), 0xB8, bytes.fromhex("0024040000400000")),
+    ),
+    Recipe(
+        "verify-amap-index-past-bitmap",
+        "verify/ndb.py check_allocation: a BBT entry's BREF.ib of 0x7FFFFFFFFFFFFFFF wraps"
+        " ib + span past int64, passes the range filter, and np.add.at raises IndexError"
+        " (index 144115188075855599, bitmap size 3969); verify_file reports internal-error",
+        lambda: patch_page(corpus("hht-pst_to_eml__threeItems.pst"), 0x8600, 0xB0, bytes.fromhex("ffffffffffffff7f")),
+    ),
 ]
 
 
