@@ -75,6 +75,12 @@ RECIPES = [
         " (index 144115188075855599, bitmap size 3969); verify_file reports internal-error",
         lambda: patch_page(corpus("hht-pst_to_eml__threeItems.pst"), 0x8600, 0xB0, bytes.fromhex("ffffffffffffff7f")),
     ),
+    Recipe(
+        "message-subject-not-a-string",
+        "messaging/message.py _without_prefix_marker: PidTagSubject of message 0x200084 stored as"
+        " type 0x0659 decodes to bytes, and Message.subject raises TypeError (str.startswith on bytes)",
+        lambda: patch_block(corpus("aspose-net__SampleContacts.pst"), 0xF0, 0x1E, bytes.fromhex("5906")),
+    ),
 ]
 
 
