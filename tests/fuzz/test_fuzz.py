@@ -53,21 +53,21 @@ class Input:
 
 CI_INPUTS = (
     # ANSI, permute; the smallest files of the corpus.
-    Input("hughbe-PstReader__Outlook98Backup.pst", None, 90),
-    Input("go-pst__32-bit.pst", None, 60),
+    Input("hughbe-PstReader__Outlook98Backup.pst", None, 180),
+    Input("go-pst__32-bit.pst", None, 120),
     # ANSI re-encoded cyclic: no ANSI file of the corpus is.
-    Input("pstsdk__test_ansi.pst", "cyclic", 60),
+    Input("pstsdk__test_ansi.pst", "cyclic", 120),
     # Unicode PST, permute: nested embedded messages, attachments.
-    Input("pstsdk__test_unicode.pst", None, 60),
-    Input("hht-pst_to_msg__msgInMsgInMsg.pst", None, 50),
-    Input("hht-pst_to_msg__attachAndInline.pst", None, 40),
+    Input("pstsdk__test_unicode.pst", None, 120),
+    Input("hht-pst_to_msg__msgInMsgInMsg.pst", None, 100),
+    Input("hht-pst_to_msg__attachAndInline.pst", None, 80),
     # Unicode PST, cyclic and none: the corpus has them only in files of 1.5 MB and up.
-    Input("hht-pst-extractor__alpha-beta-gamma-delta.pst", "cyclic", 40),
-    Input("pstsdk__sample1.pst", "none", 40),
+    Input("hht-pst-extractor__alpha-beta-gamma-delta.pst", "cyclic", 80),
+    Input("pstsdk__sample1.pst", "none", 80),
     # OST (512-byte pages), permute.
-    Input("groupdocs-net__sample.ost", None, 12),
+    Input("groupdocs-net__sample.ost", None, 24),
     # 4K-page OST, none (the only encoding of the corpus's 4K files).
-    Input("pst-extractor__pstextractortestpdf@outlook.com.ost", None, 4),
+    Input("pst-extractor__pstextractortestpdf@outlook.com.ost", None, 6),
 )
 
 LONG_RUN_EXAMPLES = 100
