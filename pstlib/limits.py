@@ -18,10 +18,14 @@ class Limits:
     """Levels of an NBT or BBT (Outlook's trees stay under 10)."""
 
     max_data_tree_depth: int = 2
-    """Levels of XBLOCK/XXBLOCK above the data blocks ([MS-PST] 2.2.8.3.2)."""
+    """Levels of XBLOCK/XXBLOCK above the data blocks ([MS-PST] 2.2.8.3.2).
+
+    The spec allows at most two, and the parser never follows more; 1 refuses XXBLOCKs."""
 
     max_subnode_tree_depth: int = 2
-    """Levels of one SIBLOCK/SLBLOCK tree ([MS-PST] 2.2.8.3.3)."""
+    """Levels of one SIBLOCK/SLBLOCK tree ([MS-PST] 2.2.8.3.3).
+
+    The spec allows at most two, and the parser never follows more; 1 refuses SIBLOCKs."""
 
     max_subnode_nesting: int = 64
     """Subnodes inside subnodes (embedded messages nest this way)."""

@@ -171,6 +171,27 @@ def test_tight_limits_are_enforced() -> None:
             list(pst.nodes())
 
 
+def test_tree_depth_limits_can_only_tighten_the_spec() -> None:
+    """The spec caps data trees and subnode trees at two levels; a Limits of fewer refuses more."""
+    enron = corpus_path("pst-extractor__enron.pst")
+    with pstlib.open(enron, limits=pstlib.Limits(max_data_tree_depth=0)) as pst:
+        big = next(e for e in pst.nodes() if is_internal(e.bid_data))
+        with pytest.raises(pstlib.LimitExceeded, match="levels of XBLOCK") as caught:
+            pst.node(big.nid).read()
+        assert (caught.value.nid, caught.value.bid) == (big.nid, big.bid_data)
+    # The one corpus subnode tree with an SIBLOCK level (cLevel 1).
+    siblock_file = corpus_path("pst2john__97_outlook_pass12345.pst")
+    with pstlib.open(siblock_file) as pst:
+        owner = next(
+            e for e in pst.nodes() if is_internal(e.bid_sub) and pst.read_block(e.bid_sub)[1] == 1
+        )
+        assert pst.node(owner.nid).subnodes()
+    with pstlib.open(siblock_file, limits=pstlib.Limits(max_subnode_tree_depth=1)) as pst:
+        with pytest.raises(pstlib.LimitExceeded, match="subnode tree has 2 levels") as caught:
+            pst.node(owner.nid).subnodes()
+        assert caught.value.bid == owner.bid_sub
+
+
 @pytest.mark.parametrize("name", [UNICODE_FILE, ANSI_FILE, "pst-extractor__pstextractortest@outlook.com.ost"])
 def test_random_damage_raises_only_pst_errors(name: str) -> None:
     """Seeded byte damage over the whole file: every failure is a PSTError (issue 6 fuzzes deeper)."""

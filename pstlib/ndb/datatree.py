@@ -68,9 +68,19 @@ def _read_xblock(
     return parse_xblock(store.read(bid), store.format.id_size, levels, bid, nid)
 
 
-def data_tree(store: BlockStore, bid: int, nid: int | None, max_size: int) -> DataTree:
-    """Flatten the data tree rooted at internal block ``bid``."""
+def data_tree(
+    store: BlockStore, bid: int, nid: int | None, max_size: int, max_depth: int = 2
+) -> DataTree:
+    """Flatten the data tree rooted at internal block ``bid``.
+
+    ``max_depth`` (``Limits.max_data_tree_depth``) can only lower the spec's
+    two levels: with 1, an XXBLOCK is refused as over the limit.
+    """
     level, total, children = _read_xblock(store, bid, (1, 2), nid)
+    if level > max_depth:
+        raise LimitExceeded(
+            f"data tree has {level} levels of XBLOCK, over the limit of {max_depth}", bid=bid, nid=nid
+        )
     if total > max_size:
         raise LimitExceeded(f"node data is {total} bytes, over the limit of {max_size}", bid=bid, nid=nid)
     if level == 1:

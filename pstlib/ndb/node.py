@@ -72,7 +72,13 @@ class Node:
             if self.bid_data == 0:
                 self._tree = (), 0
             elif is_internal(self.bid_data):
-                tree = data_tree(self._store, self.bid_data, self.nid, self._limits.max_node_size)
+                tree = data_tree(
+                    self._store,
+                    self.bid_data,
+                    self.nid,
+                    self._limits.max_node_size,
+                    self._limits.max_data_tree_depth,
+                )
                 self._tree = tree.leaves, tree.total_size
             else:
                 self._tree = (self.bid_data,), self._store.size(self.bid_data)
@@ -139,7 +145,9 @@ class Node:
             )
         ancestors = (*self._ancestors, self.bid_sub)
         out: dict[int, Node] = {}
-        for entry in subnode_entries(self._store, self.bid_sub, self.nid):
+        for entry in subnode_entries(
+            self._store, self.bid_sub, self.nid, self._limits.max_subnode_tree_depth
+        ):
             if entry.nid in out:
                 raise BlockError(
                     f"subnode 0x{entry.nid:X} listed twice", nid=self.nid, bid=self.bid_sub

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 from construct import Int8ul, Int16ul, Int32ul, Int64ul, Struct
 
-from pstlib.errors import BlockError
+from pstlib.errors import BlockError, LimitExceeded
 from pstlib.ndb.block import BlockStore, is_internal
 from pstlib.ndb.format import ANSI, Format
 from pstlib.ndb.schema import numpy_dtype, struct_format
@@ -80,10 +80,20 @@ def _read_level(store: BlockStore, bid: int, level: int, nid: int | None) -> np.
     return parse_subnode_block(store.format, store.read(bid), level, bid, nid)
 
 
-def subnode_entries(store: BlockStore, bid: int, nid: int | None = None) -> list[SubnodeEntry]:
-    """Every SLENTRY under the subnode tree rooted at ``bid``, in NID order."""
+def subnode_entries(
+    store: BlockStore, bid: int, nid: int | None = None, max_depth: int = 2
+) -> list[SubnodeEntry]:
+    """Every SLENTRY under the subnode tree rooted at ``bid``, in NID order.
+
+    ``max_depth`` (``Limits.max_subnode_tree_depth``) can only lower the spec's
+    two levels: with 1, an SIBLOCK is refused as over the limit.
+    """
     data = store.read(bid) if is_internal(bid) else b""
     level = data[1] if len(data) > 1 else 0
+    if level + 1 > max_depth:
+        raise LimitExceeded(
+            f"subnode tree has {level + 1} levels, over the limit of {max_depth}", bid=bid, nid=nid
+        )
     if level == 1:
         slblocks = _read_level(store, bid, 1, nid)["bid"].tolist()
     else:
