@@ -1,0 +1,123 @@
+"""Where a Unicode PST keeps its allocation maps, and the pages that hold them.
+
+The file after 0x4400 is a run of 253,952-byte intervals, each starting with
+its AMap page; every 8th interval also holds a PMap, and at wider intervals
+FMaps and FPMaps ([MS-PST] 2.2.2.7).  A writer must leave those pages where
+readers expect them and never put a block or page across one, so the layout
+is decided here and the writer allocates around it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pstlib.ndb.crc import crc32
+from pstlib.ndb.format import FORMATS, UNICODE
+from pstlib.ndb.page import (
+    PAGE_TRAILER_UNICODE,
+    PTYPE_AMAP,
+    PTYPE_DL,
+    PTYPE_FMAP,
+    PTYPE_FPMAP,
+    PTYPE_PMAP,
+    compute_signature,
+)
+
+NDB = FORMATS[UNICODE]
+PAGE = NDB.page_size
+UNIT = 64
+"""Bytes one AMap bit stands for."""
+MAP_BYTES = NDB.page_crc_size
+"""Bytes of map data in an AMap, PMap, FMap or FPMap page (496)."""
+FIRST_AMAP = 0x4400
+INTERVAL = MAP_BYTES * 8 * UNIT
+"""Bytes an AMap covers, itself included (253,952)."""
+DLIST_OFFSET = 0x4200
+DFL_BACKFILL_COMPLETE = 0x01
+PMAP_EVERY = 8
+"""A PMap follows the AMap of every 8th interval, starting with the first."""
+FMAP_FIRST, FMAP_EVERY = 128, MAP_BYTES
+"""FMaps: the header's rgbFM stands for the first 128 AMaps, then one FMap page per 496 (at 0x1F04800 first)."""
+FPMAP_FIRST, FPMAP_EVERY = 128 * 8 * PMAP_EVERY, MAP_BYTES * 8 * PMAP_EVERY
+"""FPMaps: the header's rgbFP stands for the first 1,024 PMaps (2 GB), then one page per 3,968 PMaps (at 0x7C004800 first)."""
+
+
+def interval_start(k: int) -> int:
+    """File offset of interval ``k``'s AMap page."""
+    return FIRST_AMAP + k * INTERVAL
+
+
+def map_pages(k: int) -> list[tuple[int, int]]:
+    """(offset, ptype) of the map pages at the head of interval ``k``, in file order."""
+    kinds = [PTYPE_AMAP]
+    if k % PMAP_EVERY == 0:
+        kinds.append(PTYPE_PMAP)
+    if k >= FMAP_FIRST and (k - FMAP_FIRST) % FMAP_EVERY == 0:
+        kinds.append(PTYPE_FMAP)
+    if k >= FPMAP_FIRST and (k - FPMAP_FIRST) % FPMAP_EVERY == 0:
+        kinds.append(PTYPE_FPMAP)
+    start = interval_start(k)
+    return [(start + i * PAGE, ptype) for i, ptype in enumerate(kinds)]
+
+
+def first_free(k: int) -> int:
+    """The first offset of interval ``k`` after its map pages."""
+    return interval_start(k) + len(map_pages(k)) * PAGE
+
+
+def map_page(ptype: int, body: bytes, offset: int) -> bytes:
+    """A whole map page: ``body`` padded to 496 bytes, and a trailer whose BID is its offset.
+
+    Map pages carry wSig 0 ([MS-PST] 2.2.2.7.1) and their own file offset as BID.
+    """
+    data = body.ljust(MAP_BYTES, b"\0")
+    trailer = PAGE_TRAILER_UNICODE.build(
+        {"ptype": ptype, "ptypeRepeat": ptype, "wSig": 0, "dwCRC": crc32(data), "bid": offset}
+    )
+    return data + trailer
+
+
+def amap_bits(starts: np.ndarray, ends: np.ndarray, intervals: int) -> np.ndarray:
+    """One row of 3,968 bits per interval: set where any [start, end) range lies."""
+    units = intervals * MAP_BYTES * 8
+    edges = np.zeros(units + 1, np.int64)
+    first = (starts - FIRST_AMAP) // UNIT
+    last = -(-(ends - FIRST_AMAP) // UNIT)
+    np.add.at(edges, first, 1)
+    np.add.at(edges, last, -1)
+    return (np.cumsum(edges[:-1]) > 0).reshape(intervals, MAP_BYTES * 8)
+
+
+def longest_free_runs(bits: np.ndarray) -> np.ndarray:
+    """Per interval, the longest run of free AMap bits, capped at 255 (an FMap byte)."""
+    out = np.zeros(len(bits), np.int64)
+    for k, row in enumerate(bits):
+        free = np.concatenate(([0], (~row).astype(np.int8), [0]))
+        change = np.flatnonzero(np.diff(free))
+        runs = change[1::2] - change[::2]
+        out[k] = min(int(runs.max()) if len(runs) else 0, 255)
+    return out
+
+
+def dlist_page(free_slots: np.ndarray, bid: int) -> bytes:
+    """The density list at 0x4200 ([MS-PST] 2.2.2.7.4): AMaps from emptiest to fullest.
+
+    Each DLISTPAGEENT packs the AMap's index (low 20 bits) and its free
+    512-byte page slots (high 12 bits).  The page holds 119 entries; the rest
+    are left out, which the spec allows (the list is a hint to the allocator).
+    """
+    order = np.argsort(-free_slots, kind="stable")[:(MAP_BYTES - 20) // 4]
+    entries = order.astype(np.uint32) | (np.minimum(free_slots[order], 0xFFF).astype(np.uint32) << 20)
+    current = int(order[0]) if len(order) else 0
+    head = bytes([DFL_BACKFILL_COMPLETE, len(entries), 0, 0]) + current.to_bytes(4, "little")
+    data = (head + entries.astype("<u4").tobytes()).ljust(MAP_BYTES, b"\0")
+    trailer = PAGE_TRAILER_UNICODE.build(
+        {
+            "ptype": PTYPE_DL,
+            "ptypeRepeat": PTYPE_DL,
+            "wSig": compute_signature(DLIST_OFFSET, bid),
+            "dwCRC": crc32(data),
+            "bid": bid,
+        }
+    )
+    return data + trailer

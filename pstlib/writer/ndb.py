@@ -1,0 +1,349 @@
+"""The NDB layer of a new Unicode PST: blocks, data and subnode trees, nodes, B-trees, maps, header.
+
+Blocks are written as they are added, front to back, so a store of any size
+is written in bounded memory: only the BBT and NBT entries (a few dozen bytes
+per block and node) stay in memory until ``finish()``, which appends the two
+B-trees, fills in the allocation maps around them and writes the header last.
+"""
+
+from __future__ import annotations
+
+import struct
+from array import array
+from collections.abc import Iterable
+from typing import BinaryIO
+
+import numpy as np
+
+from pstlib.errors import PSTError
+from pstlib.ndb.block import BID_INTERNAL
+from pstlib.ndb.btree import btree_schema
+from pstlib.ndb.crc import crc32
+from pstlib.ndb.crypt import encode
+from pstlib.ndb.header import CRC_FULL_SIZE, CRC_PARTIAL_SIZE, CRC_PARTIAL_START, HEADER_UNICODE, MAGIC, SENTINEL
+from pstlib.ndb.nid import NIDType
+from pstlib.ndb.page import PTYPE_AMAP, PTYPE_BBT, PTYPE_FMAP, PTYPE_NBT, compute_signature
+from pstlib.writer import allocation
+from pstlib.writer.allocation import FIRST_AMAP, INTERVAL, NDB, PAGE
+
+MAX_DATA = NDB.max_block_size - NDB.block_trailer_size
+"""Bytes of data in one block (8,176)."""
+XBLOCK_FANOUT = (MAX_DATA - 8) // 8
+"""BIDs one XBLOCK or XXBLOCK lists (1,021)."""
+SL_FANOUT = (MAX_DATA - 8) // 24
+"""SLENTRYs in one SLBLOCK (340)."""
+SI_FANOUT = (MAX_DATA - 8) // 16
+"""SIENTRYs in one SIBLOCK (510)."""
+MAX_NODE_DATA = 0xFFFFFFFF
+"""lcbTotal is 32 bits: the most one node's data can hold."""
+VALID_AMAP2 = 0x02
+CREF = 2
+"""A block named once, plus the BBT's own reference ([MS-PST] 2.2.2.7.7.3)."""
+
+_BLOCK_TRAILER = struct.Struct("<HHIQ")
+_TREE_HEAD = struct.Struct("<BBHI")
+_SCHEMA = btree_schema(NDB)
+_FLUSH_AT = 1 << 20
+
+# The first index handed out per NID type ([MS-PST] 2.2.2.6 rgnid): low
+# indexes are the spec's well-known nodes, so user objects start above them.
+FIRST_INDEX = {
+    NIDType.NORMAL_FOLDER: 0x400,
+    NIDType.SEARCH_FOLDER: 0x4000,
+    NIDType.NORMAL_MESSAGE: 0x10000,
+    NIDType.ASSOC_MESSAGE: 0x8000,
+}
+DEFAULT_FIRST_INDEX = 0x400
+
+
+class WriterError(PSTError):
+    """What the writer was asked to store does not fit the format."""
+
+
+class NDBWriter:
+    """Allocates and writes blocks into a new file and records the nodes that use them."""
+
+    def __init__(self, file: BinaryIO, crypt_method: int) -> None:
+        self._file = file
+        self.crypt_method = crypt_method
+        self._next_bid = 4
+        self._next_page_bid = 1
+        self._next_index = [FIRST_INDEX.get(t, DEFAULT_FIRST_INDEX) for t in range(32)]
+        self._pos = allocation.first_free(0)
+        self._buffer = bytearray()
+        self._buffer_start = 0
+        self._bbt = (array("Q"), array("Q"), array("H"))  # bid, ib, cb
+        self._nodes: dict[int, tuple[int, int, int]] = {}
+        self.bytes_written = 0
+
+    # Space ---------------------------------------------------------------------------
+
+    def _allocate(self, span: int, align: int) -> int:
+        """The offset of ``span`` free bytes, never across an interval's map pages."""
+        pos = -(-self._pos // align) * align
+        k = (pos - FIRST_AMAP) // INTERVAL
+        if pos < allocation.first_free(k):  # at the head of an interval, on its map pages
+            pos = allocation.first_free(k)
+        if pos + span > allocation.interval_start(k + 1):
+            pos = allocation.first_free(k + 1)
+        self._pos = pos + span
+        return pos
+
+    def _emit(self, offset: int, data: bytes | bytearray) -> None:
+        """Append ``data`` at ``offset`` (never before what was emitted), zero-filling the gap."""
+        end = self._buffer_start + len(self._buffer)
+        if offset > end:
+            self._buffer += bytes(offset - end)
+        self._buffer += data
+        if len(self._buffer) >= _FLUSH_AT:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._file.seek(self._buffer_start)
+        self._file.write(self._buffer)
+        self._buffer_start += len(self._buffer)
+        self.bytes_written += len(self._buffer)
+        self._buffer = bytearray()
+
+    # Blocks and trees ----------------------------------------------------------------
+
+    def add_block(self, data: bytes | bytearray | memoryview, *, internal: bool = False) -> int:
+        """Store one block (at most 8,176 bytes) and return its BID."""
+        if len(data) > MAX_DATA:
+            raise WriterError(f"a block holds at most {MAX_DATA} bytes, not {len(data)}")
+        bid = self._next_bid | (BID_INTERNAL if internal else 0)
+        self._next_bid += 4
+        stored = bytes(data) if internal else encode(bytes(data), self.crypt_method, bid)
+        span = NDB.block_span(len(stored))
+        ib = self._allocate(span, NDB.block_alignment)
+        padding = bytes(span - len(stored) - NDB.block_trailer_size)
+        trailer = _BLOCK_TRAILER.pack(len(stored), compute_signature(ib, bid), crc32(stored), bid)
+        self._emit(ib, stored + padding + trailer)
+        bids, ibs, cbs = self._bbt
+        bids.append(bid)
+        ibs.append(ib)
+        cbs.append(len(stored))
+        return bid
+
+    def add_data(self, data: bytes | bytearray | memoryview) -> int:
+        """Store a node's data (one block, or blocks under an XBLOCK/XXBLOCK); 0 for none."""
+        if not data:
+            return 0
+        if len(data) <= MAX_DATA:
+            return self.add_block(data)
+        view = memoryview(data)
+        leaves = [self.add_block(view[i:i + MAX_DATA]) for i in range(0, len(view), MAX_DATA)]
+        return self.data_tree(leaves, len(view))
+
+    def add_stream(self, chunks: Iterable[bytes]) -> tuple[int, int]:
+        """Store a node's data from an iterable of byte strings; (bid, total size)."""
+        leaves: list[int] = []
+        pending = bytearray()
+        total = 0
+        for chunk in chunks:
+            pending += chunk
+            total += len(chunk)
+            if total > MAX_NODE_DATA:
+                raise WriterError(f"a node's data is limited to {MAX_NODE_DATA} bytes")
+            while len(pending) > MAX_DATA:
+                leaves.append(self.add_block(pending[:MAX_DATA]))
+                del pending[:MAX_DATA]
+        if pending:
+            leaves.append(self.add_block(pending))
+        if not leaves:
+            return 0, 0
+        return (leaves[0] if len(leaves) == 1 else self.data_tree(leaves, total)), total
+
+    def data_tree(self, leaves: list[int], total: int) -> int:
+        """An XBLOCK over ``leaves`` (full blocks of 8,176 bytes, then the rest), or an XXBLOCK."""
+        if total > MAX_NODE_DATA:
+            raise WriterError(f"a node's data is limited to {MAX_NODE_DATA} bytes, not {total}")
+        if len(leaves) <= XBLOCK_FANOUT:
+            return self._xblock(1, leaves, total)
+        if len(leaves) > XBLOCK_FANOUT * XBLOCK_FANOUT:
+            raise WriterError(f"{len(leaves)} data blocks are more than an XXBLOCK can list")
+        children = []
+        for start in range(0, len(leaves), XBLOCK_FANOUT):
+            group = leaves[start:start + XBLOCK_FANOUT]
+            size = min(len(group) * MAX_DATA, total - start * MAX_DATA)
+            children.append(self._xblock(1, group, size))
+        return self._xblock(2, children, total)
+
+    def _xblock(self, level: int, bids: list[int], total: int) -> int:
+        body = _TREE_HEAD.pack(0x01, level, len(bids), total) + array("Q", bids).tobytes()
+        return self.add_block(body, internal=True)
+
+    def subnode_tree(self, entries: list[tuple[int, int, int]]) -> int:
+        """An SLBLOCK (or SIBLOCK over SLBLOCKs) of (nid, bid_data, bid_sub); 0 for none."""
+        if not entries:
+            return 0
+        entries = sorted(entries)
+        groups = [entries[i:i + SL_FANOUT] for i in range(0, len(entries), SL_FANOUT)]
+        if len(groups) > SI_FANOUT:
+            raise WriterError(f"{len(entries)} subnodes are more than one subnode tree can list")
+        leaves = []
+        for group in groups:
+            body = _TREE_HEAD.pack(0x02, 0, len(group), 0) + array("Q", [v for e in group for v in e]).tobytes()
+            leaves.append((group[0][0], self.add_block(body, internal=True)))
+        if len(leaves) == 1:
+            return leaves[0][1]
+        body = _TREE_HEAD.pack(0x02, 1, len(leaves), 0) + array("Q", [v for e in leaves for v in e]).tobytes()
+        return self.add_block(body, internal=True)
+
+    # Nodes ---------------------------------------------------------------------------
+
+    def new_nid(self, node_type: int) -> int:
+        """A fresh NID of ``node_type``, counted in the header's rgnid."""
+        index = self._next_index[node_type]
+        self._next_index[node_type] = index + 1
+        return (index << 5) | node_type
+
+    def add_node(self, nid: int, bid_data: int, bid_sub: int = 0, parent: int = 0) -> None:
+        """Record a top-level node in the NBT."""
+        if nid in self._nodes:
+            raise WriterError(f"node 0x{nid:X} was written twice", nid=nid)
+        self._nodes[nid] = (bid_data, bid_sub, parent)
+
+    # Finishing -----------------------------------------------------------------------
+
+    def finish(self) -> None:
+        """Write the B-trees, the maps and the header; the file is valid from here on."""
+        nbt_entries = np.zeros(len(self._nodes), _SCHEMA.nbtentry_dtype)
+        if self._nodes:
+            nids = np.fromiter(self._nodes, np.uint64, len(self._nodes))
+            values = np.array(list(self._nodes.values()), np.uint64).reshape(-1, 3)
+            order = np.argsort(nids)
+            nbt_entries["nid"] = nids[order]
+            nbt_entries["bidData"] = values[order, 0]
+            nbt_entries["bidSub"] = values[order, 1]
+            nbt_entries["nidParent"] = values[order, 2]
+        bids = np.frombuffer(self._bbt[0], np.uint64)
+        ibs = np.frombuffer(self._bbt[1], np.uint64)
+        cbs = np.frombuffer(self._bbt[2], np.uint16)
+        bbt_entries = np.zeros(len(bids), _SCHEMA.bbtentry_dtype)
+        bbt_entries["BREF"]["bid"] = bids
+        bbt_entries["BREF"]["ib"] = ibs
+        bbt_entries["cb"] = cbs
+        bbt_entries["cRef"] = CREF
+        page_ibs: list[int] = []
+        nbt_root = self._btree(PTYPE_NBT, nbt_entries, nbt_entries["nid"], page_ibs)
+        bbt_root = self._btree(PTYPE_BBT, bbt_entries, bbt_entries["BREF"]["bid"], page_ibs)
+        self._flush()
+
+        intervals = (self._pos - 1 - FIRST_AMAP) // INTERVAL + 1
+        eof = allocation.interval_start(intervals)
+        meta = [(ib, ptype) for k in range(intervals) for ib, ptype in allocation.map_pages(k)]
+        unit = NDB.block_alignment
+        block_spans = (cbs.astype(np.int64) + NDB.block_trailer_size + unit - 1) // unit * unit
+        starts = np.concatenate([
+            np.array([ib for ib, _ in meta], np.int64),
+            np.array(page_ibs, np.int64),
+            ibs.astype(np.int64),
+        ])
+        ends = starts + np.concatenate([
+            np.full(len(meta) + len(page_ibs), PAGE, np.int64),
+            block_spans,
+        ])
+        bits = allocation.amap_bits(starts, ends, intervals)
+        runs = allocation.longest_free_runs(bits)
+        free_units = (~bits).sum(axis=1)
+        for ib, ptype in meta:
+            k = (ib - FIRST_AMAP) // INTERVAL
+            if ptype == PTYPE_AMAP:
+                body = np.packbits(bits[k]).tobytes()
+            elif ptype == PTYPE_FMAP:
+                body = runs[k:k + allocation.MAP_BYTES].astype(np.uint8).tobytes()
+            else:  # PMap and FPMap: deprecated, kept all-allocated as their trailers require
+                body = b"\xff" * allocation.MAP_BYTES
+            self._file.seek(ib)
+            self._file.write(allocation.map_page(ptype, body, ib))
+        self._file.seek(allocation.DLIST_OFFSET)
+        self._file.write(allocation.dlist_page(free_units * allocation.UNIT // PAGE, self._next_page_bid))
+        self._next_page_bid += 1
+        if self._file.seek(0, 2) < eof:  # the file ends with its last interval
+            self._file.seek(eof - 1)
+            self._file.write(b"\0")
+        header = self._header(eof, nbt_root, bbt_root, int(free_units.sum()) * allocation.UNIT)
+        self._file.seek(0)
+        self._file.write(header)
+        self._file.flush()
+
+    def _btree(self, ptype: int, entries: np.ndarray, keys: np.ndarray, page_ibs: list[int]) -> tuple[int, int]:
+        """Write a B-tree's pages bottom up; (bid, ib) of its root."""
+        level = 0
+        while True:
+            size = entries.dtype.itemsize
+            per_page = NDB.btree_entries_size // size
+            refs: list[tuple[int, int, int]] = []
+            for start in range(0, max(len(entries), 1), per_page):
+                chunk = entries[start:start + per_page]
+                bid = self._next_page_bid
+                self._next_page_bid += 1
+                ib = self._allocate(PAGE, PAGE)
+                page_ibs.append(ib)
+                self._emit(ib, _btpage(ptype, chunk.tobytes(), len(chunk), per_page, size, level, ib, bid))
+                refs.append((int(keys[start]) if len(keys) else 0, bid, ib))
+            if len(refs) == 1:
+                return refs[0][1], refs[0][2]
+            entries = np.zeros(len(refs), _SCHEMA.btentry_dtype)
+            entries["btkey"] = [r[0] for r in refs]
+            entries["BREF"]["bid"] = [r[1] for r in refs]
+            entries["BREF"]["ib"] = [r[2] for r in refs]
+            keys = entries["btkey"]
+            level += 1
+
+    def _header(self, eof: int, nbt: tuple[int, int], bbt: tuple[int, int], amap_free: int) -> bytes:
+        last_amap = allocation.interval_start((eof - FIRST_AMAP) // INTERVAL - 1)
+        fields = {
+            "dwMagic": MAGIC,
+            "dwCRCPartial": 0,
+            "wMagicClient": b"SM",
+            "wVer": 23,
+            "wVerClient": 19,
+            "bPlatformCreate": 1,
+            "bPlatformAccess": 1,
+            "dwReserved1": 0,
+            "dwReserved2": 0,
+            "bidUnused": 0,
+            "bidNextP": self._next_page_bid,
+            "dwUnique": 1,
+            "rgnid": self._next_index,
+            "qwUnused": 0,
+            "root": {
+                "dwReserved": 0,
+                "ibFileEof": eof,
+                "ibAMapLast": last_amap,
+                "cbAMapFree": amap_free,
+                "cbPMapFree": 0,
+                "BREFNBT": {"bid": nbt[0], "ib": nbt[1]},
+                "BREFBBT": {"bid": bbt[0], "ib": bbt[1]},
+                "fAMapValid": VALID_AMAP2,
+                "bReserved": 0,
+                "wReserved": 0,
+            },
+            "dwAlign": 0,
+            "rgbFM": b"\xff" * 128,  # no longer used: "MUST be filled with 0xFF"
+            "rgbFP": b"\xff" * 128,  # likewise
+            "bSentinel": SENTINEL,
+            "bCryptMethod": self.crypt_method,
+            "rgbReserved": bytes(2),
+            "bidNextB": self._next_bid,
+            "dwCRCFull": 0,
+            "rgbReserved2": bytes(3),
+            "bReserved": 0,
+            "rgbReserved3": bytes(32),
+        }
+        data = bytearray(HEADER_UNICODE.build(fields))
+        partial = crc32(data[CRC_PARTIAL_START:CRC_PARTIAL_START + CRC_PARTIAL_SIZE])
+        struct.pack_into("<I", data, 4, partial)
+        full = crc32(data[CRC_PARTIAL_START:CRC_PARTIAL_START + CRC_FULL_SIZE])
+        struct.pack_into("<I", data, HEADER_UNICODE.sizeof() - 40, full)
+        return bytes(data)
+
+
+def _btpage(ptype: int, body: bytes, count: int, per_page: int, size: int, level: int, ib: int, bid: int) -> bytes:
+    """One BTPAGE: entries, cEnt/cEntMax/cbEnt/cLevel, and a trailer signed for ``ib``."""
+    data = body.ljust(NDB.btree_entries_size, b"\0") + struct.pack("<BBBBI", count, per_page, size, level, 0)
+    trailer = struct.pack("<BBHIQ", ptype, ptype, compute_signature(ib, bid), crc32(data), bid)
+    return data + trailer
+
