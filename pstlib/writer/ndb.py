@@ -127,17 +127,20 @@ class NDBWriter:
 
     def add_data(self, data: bytes | bytearray | memoryview) -> int:
         """Store a node's data (one block, or blocks under an XBLOCK/XXBLOCK); 0 for none."""
-        if not data:
-            return 0
-        if len(data) <= MAX_DATA:
-            return self.add_block(data)
         view = memoryview(data)
-        leaves = [self.add_block(view[i:i + MAX_DATA]) for i in range(0, len(view), MAX_DATA)]
-        return self.data_tree(leaves, len(view))
+        return self.add_blocks([view[i:i + MAX_DATA] for i in range(0, len(view), MAX_DATA)])
+
+    def add_blocks(self, blocks: list[bytes] | list[memoryview]) -> int:
+        """Store a node's data as exactly these blocks (a heap's pages stay whole); 0 for none."""
+        if not blocks:
+            return 0
+        if len(blocks) == 1:
+            return self.add_block(blocks[0])
+        return self.data_tree([(self.add_block(block), len(block)) for block in blocks])
 
     def add_stream(self, chunks: Iterable[bytes]) -> tuple[int, int]:
         """Store a node's data from an iterable of byte strings; (bid, total size)."""
-        leaves: list[int] = []
+        leaves: list[tuple[int, int]] = []
         pending = bytearray()
         total = 0
         for chunk in chunks:
@@ -146,27 +149,27 @@ class NDBWriter:
             if total > MAX_NODE_DATA:
                 raise WriterError(f"a node's data is limited to {MAX_NODE_DATA} bytes")
             while len(pending) > MAX_DATA:
-                leaves.append(self.add_block(pending[:MAX_DATA]))
+                leaves.append((self.add_block(pending[:MAX_DATA]), MAX_DATA))
                 del pending[:MAX_DATA]
         if pending:
-            leaves.append(self.add_block(pending))
+            leaves.append((self.add_block(pending), len(pending)))
         if not leaves:
             return 0, 0
-        return (leaves[0] if len(leaves) == 1 else self.data_tree(leaves, total)), total
+        return (leaves[0][0] if len(leaves) == 1 else self.data_tree(leaves)), total
 
-    def data_tree(self, leaves: list[int], total: int) -> int:
-        """An XBLOCK over ``leaves`` (full blocks of 8,176 bytes, then the rest), or an XXBLOCK."""
+    def data_tree(self, leaves: list[tuple[int, int]]) -> int:
+        """An XBLOCK over (bid, size) data blocks, or an XXBLOCK over XBLOCKs of them."""
+        total = sum(size for _, size in leaves)
         if total > MAX_NODE_DATA:
             raise WriterError(f"a node's data is limited to {MAX_NODE_DATA} bytes, not {total}")
         if len(leaves) <= XBLOCK_FANOUT:
-            return self._xblock(1, leaves, total)
+            return self._xblock(1, [bid for bid, _ in leaves], total)
         if len(leaves) > XBLOCK_FANOUT * XBLOCK_FANOUT:
             raise WriterError(f"{len(leaves)} data blocks are more than an XXBLOCK can list")
         children = []
         for start in range(0, len(leaves), XBLOCK_FANOUT):
             group = leaves[start:start + XBLOCK_FANOUT]
-            size = min(len(group) * MAX_DATA, total - start * MAX_DATA)
-            children.append(self._xblock(1, group, size))
+            children.append(self._xblock(1, [bid for bid, _ in group], sum(size for _, size in group)))
         return self._xblock(2, children, total)
 
     def _xblock(self, level: int, bids: list[int], total: int) -> int:

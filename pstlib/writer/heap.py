@@ -1,0 +1,120 @@
+"""Heap-on-node and BTH building ([MS-PST] 2.3.1-2.3.2): allocations packed into 8 KB blocks.
+
+A heap's blocks become the node's data blocks one for one, so each is kept
+whole; items go into the last block while they fit (with its page map) and
+start a new block otherwise.  Blocks 8, 136, 264, ... carry the 66-byte
+HNBITMAPHDR, every other block after the first the 2-byte HNPAGEHDR.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from pstlib.ltp.heap import CLIENT_SIG_BTH, HN_SIGNATURE
+from pstlib.writer.ndb import MAX_DATA, WriterError
+
+MAX_ITEM = 3580
+"""The largest heap allocation ([MS-PST] 2.3.3.3); bigger values go to subnodes."""
+MAX_ITEMS_PER_BLOCK = 0x7FF
+_HNHDR_SIZE, _PAGEHDR_SIZE, _BITMAPHDR_SIZE = 12, 2, 66
+
+
+def header_size(block: int) -> int:
+    """Bytes before the first allocation of heap block ``block``."""
+    if block == 0:
+        return _HNHDR_SIZE
+    return _BITMAPHDR_SIZE if block % 128 == 8 else _PAGEHDR_SIZE
+
+
+def _fill_level(free: int) -> int:
+    """The 4-bit fill level of a block with ``free`` bytes left ([MS-PST] 2.3.1.2)."""
+    for level, floor in enumerate((3584, 2560, 2048, 1792, 1536, 1280, 1024, 768, 512, 256, 128, 64, 32, 16, 8)):
+        if free >= floor:
+            return level
+    return 15
+
+
+class HeapWriter:
+    """The allocations of one heap, block by block; ``blocks()`` lays them out."""
+
+    def __init__(self, client_signature: int) -> None:
+        self.client_signature = client_signature
+        self.user_root = 0
+        self._items: list[list[bytes]] = [[]]
+        self._used = [header_size(0)]
+
+    def allocate(self, data: bytes) -> int:
+        """Store ``data`` (at most 3,580 bytes) and return its HID."""
+        if len(data) > MAX_ITEM:
+            raise WriterError(f"a heap item holds at most {MAX_ITEM} bytes, not {len(data)}")
+        items = self._items[-1]
+        # the page map grows by one offset per item; keep 1 byte for aligning it
+        needed = self._used[-1] + len(data) + 1 + 4 + 2 * (len(items) + 2)
+        if needed > MAX_DATA or len(items) >= MAX_ITEMS_PER_BLOCK:
+            self._items.append([])
+            self._used.append(header_size(len(self._items) - 1))
+            items = self._items[-1]
+        items.append(bytes(data))
+        self._used[-1] += len(data)
+        block = len(self._items) - 1
+        if block > 0xFFFF:
+            raise WriterError("a heap holds at most 65,536 blocks")
+        return (block << 16) | (len(items) << 5)
+
+    def blocks(self) -> list[bytes]:
+        """The heap's blocks, headers and page maps included."""
+        levels = []
+        out = []
+        for index, items in enumerate(self._items):
+            start = header_size(index)
+            offsets = [start]
+            for item in items:
+                offsets.append(offsets[-1] + len(item))
+            ibhnpm = offsets[-1] + (offsets[-1] & 1)
+            pagemap = struct.pack(f"<HH{len(offsets)}H", len(items), 0, *offsets)
+            body = b"".join(items).ljust(ibhnpm - start, b"\0") + pagemap
+            levels.append(_fill_level(MAX_DATA - start - len(body)))
+            out.append((index, ibhnpm, body))
+        blocks = []
+        for index, ibhnpm, body in out:
+            if index == 0:
+                fill = _pack_levels(levels[:8])[:4]
+                head = struct.pack("<HBBI", ibhnpm, HN_SIGNATURE, self.client_signature, self.user_root) + fill
+            elif index % 128 == 8:
+                head = struct.pack("<H", ibhnpm) + _pack_levels(levels[index:index + 128])[:64]
+            else:
+                head = struct.pack("<H", ibhnpm)
+            blocks.append(head + body)
+        return blocks
+
+
+def _pack_levels(levels: list[int]) -> bytes:
+    """Fill levels two to a byte, low nibble first, padded to a whole number of bytes."""
+    levels = levels + [0] * (len(levels) % 2) + [0] * 128
+    return bytes(levels[i] | (levels[i + 1] << 4) for i in range(0, len(levels), 2))
+
+
+def write_bth(heap: HeapWriter, key_size: int, data_size: int, records: list[tuple[int, bytes]]) -> int:
+    """A BTH of (key, data) records (sorted here by key); the HID of its BTHHEADER.
+
+    Leaves hold as many records as fit one heap item; index levels above them
+    list each child's first key and HID ([MS-PST] 2.3.2.2-3).
+    """
+    records = sorted(records)
+    level = 0
+    hid_root = 0
+    if records:
+        entries = [key.to_bytes(key_size, "little") + data for key, data in records]
+        keys = [key for key, _ in records]
+        while True:
+            per_item = MAX_ITEM // len(entries[0])
+            children = []
+            for start in range(0, len(entries), per_item):
+                children.append((keys[start], heap.allocate(b"".join(entries[start:start + per_item]))))
+            if len(children) == 1:
+                hid_root = children[0][1]
+                break
+            entries = [key.to_bytes(key_size, "little") + hid.to_bytes(4, "little") for key, hid in children]
+            keys = [key for key, _ in children]
+            level += 1
+    return heap.allocate(struct.pack("<BBBBI", CLIENT_SIG_BTH, key_size, data_size, level, hid_root))

@@ -1,0 +1,97 @@
+"""Table contexts ([MS-PST] 2.3.4): TCINFO, a row index BTH and a row matrix, in a heap.
+
+Cells are laid out as the spec orders them: the 8- and 4-byte columns (row
+id and row version first), then 2-byte, then 1-byte ones, then the
+cell-existence bitmap.  A row matrix too big for one heap item goes to a
+subnode, whole rows per block.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable, Mapping
+
+from pstlib.ltp.heap import CLIENT_SIG_TC
+from pstlib.ltp.proptypes import FIXED_SIZES
+from pstlib.ndb.nid import NIDType
+from pstlib.writer.heap import MAX_ITEM, HeapWriter, write_bth
+from pstlib.writer.ndb import MAX_DATA, NDBWriter
+from pstlib.writer.propertycontext import Subnodes, Value, place
+
+ROW_ID = 0x67F20003
+ROW_VERSION = 0x67F30003
+
+
+def inline(tag: int) -> bool:
+    """Whether a column's cells hold the value itself (fixed types up to 8 bytes), not an HNID."""
+    return 0 < FIXED_SIZES.get(tag & 0xFFFF, 0) <= 8
+
+
+def cell_size(tag: int) -> int:
+    """Bytes of a column's cell."""
+    return FIXED_SIZES[tag & 0xFFFF] if inline(tag) else 4
+
+
+def layout(tags: Iterable[int]) -> tuple[list[tuple[int, int, int, int]], list[int]]:
+    """(tag, ibData, cbData, iBit) per column, sorted by tag, and TCINFO's rgib."""
+    others = sorted(set(tags) - {ROW_ID, ROW_VERSION})
+    ordered = [ROW_ID, ROW_VERSION, *sorted(others, key=lambda t: -cell_size(t))]
+    columns, offset, rgib = [], 0, []
+    for bit, tag in enumerate(ordered):
+        size = cell_size(tag)
+        if size < 4 and not rgib:
+            rgib.append(offset)
+        if size < 2 and len(rgib) == 1:
+            rgib.append(offset)
+        columns.append((tag, offset, size, bit))
+        offset += size
+    while len(rgib) < 3:
+        rgib.append(offset)
+    rgib.append(offset + (len(ordered) + 7) // 8)
+    return sorted(columns), rgib
+
+
+def write_tc(
+    ndb: NDBWriter,
+    tags: Iterable[int],
+    rows: Iterable[tuple[int, Mapping[int, Value]]],
+    subnodes: Subnodes,
+) -> int:
+    """Write a TC with columns ``tags`` and rows of (row id, {tag: stored value}); its data BID.
+
+    Values whose tag is not a column are left out, so callers pass whole
+    property sets and the template decides.
+    """
+    columns, rgib = layout(tags)
+    row_size = rgib[3]
+    bitmap_at = rgib[2]
+    heap = HeapWriter(CLIENT_SIG_TC)
+    matrix = bytearray()
+    index: list[tuple[int, bytes]] = []
+    for number, (row_id, values) in enumerate(rows):
+        row = bytearray(row_size)
+        cells = {ROW_ID: struct.pack("<I", row_id), ROW_VERSION: struct.pack("<I", number + 1), **values}
+        for tag, offset, size, bit in columns:
+            value = cells.get(tag)
+            if value is None:
+                continue
+            if inline(tag):
+                row[offset:offset + size] = bytes(value)[:size].ljust(size, b"\0")
+            else:
+                row[offset:offset + 4] = struct.pack("<I", place(heap, subnodes, value))
+            row[bitmap_at + bit // 8] |= 0x80 >> (bit % 8)
+        matrix += row
+        index.append((row_id, struct.pack("<I", number)))
+    hid_index = write_bth(heap, 4, 4, index)
+    hnid_rows = 0
+    if matrix and len(matrix) <= MAX_ITEM:
+        hnid_rows = heap.allocate(bytes(matrix))
+    elif matrix:
+        per_block = MAX_DATA // row_size * row_size
+        blocks = [bytes(matrix[i:i + per_block]) for i in range(0, len(matrix), per_block)]
+        hnid_rows = ndb.new_nid(NIDType.LTP)
+        subnodes.add(hnid_rows, ndb.add_blocks(blocks))
+    descriptors = b"".join(struct.pack("<IHBB", *column) for column in columns)
+    info = struct.pack("<BB4HII I", CLIENT_SIG_TC, len(columns), *rgib, hid_index, hnid_rows, 0)
+    heap.user_root = heap.allocate(info + descriptors)
+    return ndb.add_blocks(heap.blocks())
