@@ -32,6 +32,7 @@ from pstlib.ltp.tablecontext import Row, TableContext
 from pstlib.ndb.node import NodeStream
 from pstlib.pstfile import NBTEntry, PSTFile, open
 from pstlib.verify import verify_file
+from pstlib.writer import PSTWriter, WriterError, create
 
 __version__ = "0.1.0"
 
@@ -56,6 +57,9 @@ __all__ = [
     "NodeNotFound",
     "NodeStream",
     "PSTError",
+    "PSTWriter",
+    "WriterError",
+    "create",
     "PSTFile",
     "PropertyContext",
     "PropertyType",

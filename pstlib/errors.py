@@ -100,3 +100,7 @@ class PropertyValueError(LTPError):
 
 class MessagingError(PSTError):
     """Damage in the messaging layer ([MS-PST] 2.4)."""
+
+
+class WriterError(PSTError):
+    """What the writer was asked to store does not fit the format."""

@@ -46,20 +46,30 @@ class PropertyId(IntEnum):
     PidTagMessageDeliveryTime = 0x0E06
     PidTagMessageFlags = 0x0E07
     PidTagMessageSize = 0x0E08
+    PidTagResponsibility = 0x0E0F
+    PidTagHasAttachments = 0x0E1B
     PidTagNormalizedSubject = 0x0E1D
+    PidTagRtfInSync = 0x0E1F
     PidTagAttachSize = 0x0E20
+    PidTagAttachNumber = 0x0E21
+    PidTagReplItemid = 0x0E30
+    PidTagReplChangenum = 0x0E33
+    PidTagReplVersionHistory = 0x0E34
+    PidTagReplFlags = 0x0E38
+    PidTagRead = 0x0E69
     PidTagRecordKey = 0x0FF9
+    PidTagObjectType = 0x0FFE
     PidTagEntryId = 0x0FFF
     PidTagBody = 0x1000
     PidTagRtfSyncBodyCrc = 0x1006
     PidTagRtfSyncBodyCount = 0x1007
     PidTagRtfSyncBodyTag = 0x1008
     PidTagRtfCompressed = 0x1009
-    PidTagRtfInSync = 0x0E1F
     PidTagHtml = 0x1013
     PidTagInternetMessageId = 0x1035
-    PidTagInReplyToId = 0x1042
     PidTagInternetReferences = 0x1039
+    PidTagInReplyToId = 0x1042
+    PidTagRowid = 0x3000
     PidTagDisplayName = 0x3001
     PidTagAddressType = 0x3002
     PidTagEmailAddress = 0x3003
@@ -90,12 +100,12 @@ class PropertyId(IntEnum):
     PidTagAttachContentId = 0x3712
     PidTagAttachContentLocation = 0x3713
     PidTagAttachFlags = 0x3714
-    PidTagAttachmentHidden = 0x7FFE
     PidTagDisplayType = 0x3900
     PidTagSmtpAddress = 0x39FE
     PidTagAccount = 0x3A00
     PidTagGivenName = 0x3A06
     PidTagSurname = 0x3A11
+    PidTagSendRichInfo = 0x3A40
     PidTagInternetCodepage = 0x3FDE
     PidTagMessageLocaleId = 0x3FF1
     PidTagCreatorName = 0x3FF8
@@ -103,15 +113,11 @@ class PropertyId(IntEnum):
     PidTagMessageCodepage = 0x3FFD
     PidTagSenderSmtpAddress = 0x5D01
     PidTagSentRepresentingSmtpAddress = 0x5D02
-    PidTagPstPassword = 0x67FF
+    PidTagRecipientDisplayName = 0x5FF6
     PidTagLtpRowId = 0x67F2
     PidTagLtpRowVer = 0x67F3
-    PidTagReplItemid = 0x0E30
-    PidTagReplChangenum = 0x0E33
-    PidTagReplVersionHistory = 0x0E34
-    PidTagReplFlags = 0x0E38
-    PidTagHasAttachments = 0x0E1B
-    PidTagRead = 0x0E69
+    PidTagPstPassword = 0x67FF
+    PidTagAttachmentHidden = 0x7FFE
 
 
 globals().update(PropertyId.__members__)

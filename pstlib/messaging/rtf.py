@@ -96,3 +96,63 @@ def _lzfu(contents: bytes, raw_size: int) -> bytes:
                 size += length
             control >>= 1
     return bytes(out[DICTIONARY_SIZE:limit])
+
+
+_MIN_MATCH, _MAX_MATCH, _CHAIN = 3, 17, 16
+
+
+def compress_rtf(rtf: bytes) -> bytes:
+    """A PidTagRtfCompressed value (LZFu) holding ``rtf``.
+
+    Greedy matching over the last 4,095 bytes, never into dictionary slots
+    past the 207 preloaded bytes (decoders disagree on what those hold).
+    """
+    out = _PRELOAD + bytes(rtf)
+    end = len(out)
+    oldest = DICTIONARY_SIZE - _START
+    chains: dict[bytes, list[int]] = {}
+    for q in range(oldest, DICTIONARY_SIZE - 2):
+        chains.setdefault(out[q:q + 3], []).append(q)
+    result = bytearray()
+    group = bytearray()
+    control = count = 0
+    p = DICTIONARY_SIZE
+    while True:
+        if p >= end:  # the end marker: a reference to the write position
+            control |= 1 << count
+            group += ((((_START + p) % DICTIONARY_SIZE) << 4)).to_bytes(2, "big")
+            result.append(control)
+            result += group
+            break
+        best, source = 0, 0
+        longest = min(_MAX_MATCH, end - p)
+        if longest >= _MIN_MATCH:
+            for s in reversed(chains.get(out[p:p + 3], ())[-_CHAIN:]):
+                if p - s >= DICTIONARY_SIZE:
+                    break
+                length = 3
+                while length < longest and out[s + length] == out[p + length]:
+                    length += 1
+                if length > best:
+                    best, source = length, s
+                    if length == longest:
+                        break
+        step = best if best >= _MIN_MATCH else 1
+        if step > 1:
+            control |= 1 << count
+            group += ((((_START + source) % DICTIONARY_SIZE) << 4) | (best - 2)).to_bytes(2, "big")
+        else:
+            group.append(out[p])
+        for q in range(p, min(p + step, end - 2)):
+            chain = chains.setdefault(out[q:q + 3], [])
+            chain.append(q)
+            if len(chain) > 4 * _CHAIN:
+                del chain[:-_CHAIN]
+        p += step
+        count += 1
+        if count == 8:
+            result.append(control)
+            result += group
+            group = bytearray()
+            control = count = 0
+    return HEADER.pack(len(result) + 12, len(rtf), COMPRESSED, crc32(result)) + bytes(result)

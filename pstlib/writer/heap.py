@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import struct
 
+from pstlib.errors import WriterError
 from pstlib.ltp.heap import CLIENT_SIG_BTH, HN_SIGNATURE
-from pstlib.writer.ndb import MAX_DATA, WriterError
+from pstlib.writer.ndb import MAX_DATA
 
 MAX_ITEM = 3580
 """The largest heap allocation ([MS-PST] 2.3.3.3); bigger values go to subnodes."""

@@ -15,12 +15,19 @@ from typing import BinaryIO
 
 import numpy as np
 
-from pstlib.errors import PSTError
+from pstlib.errors import WriterError
 from pstlib.ndb.block import BID_INTERNAL
 from pstlib.ndb.btree import btree_schema
 from pstlib.ndb.crc import crc32
 from pstlib.ndb.crypt import encode
-from pstlib.ndb.header import CRC_FULL_SIZE, CRC_PARTIAL_SIZE, CRC_PARTIAL_START, HEADER_UNICODE, MAGIC, SENTINEL
+from pstlib.ndb.header import (
+    CRC_FULL_SIZE,
+    CRC_PARTIAL_SIZE,
+    CRC_PARTIAL_START,
+    HEADER_UNICODE,
+    MAGIC,
+    SENTINEL,
+)
 from pstlib.ndb.nid import NIDType
 from pstlib.ndb.page import PTYPE_AMAP, PTYPE_BBT, PTYPE_FMAP, PTYPE_NBT, compute_signature
 from pstlib.writer import allocation
@@ -54,10 +61,6 @@ FIRST_INDEX = {
     NIDType.ASSOC_MESSAGE: 0x8000,
 }
 DEFAULT_FIRST_INDEX = 0x400
-
-
-class WriterError(PSTError):
-    """What the writer was asked to store does not fit the format."""
 
 
 class NDBWriter:
@@ -206,6 +209,8 @@ class NDBWriter:
         if nid in self._nodes:
             raise WriterError(f"node 0x{nid:X} was written twice", nid=nid)
         self._nodes[nid] = (bid_data, bid_sub, parent)
+        node_type, index = nid & 0x1F, nid >> 5
+        self._next_index[node_type] = max(self._next_index[node_type], index + 1)
 
     # Finishing -----------------------------------------------------------------------
 

@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+from pstlib.errors import WriterError
 from pstlib.ltp.proptypes import FIXED_SIZES, MULTIPLE, PropertyType
-from pstlib.writer.ndb import WriterError
 
 _FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=timezone.utc)
 _OLE_EPOCH = datetime(1899, 12, 30, tzinfo=timezone.utc)
@@ -26,6 +26,11 @@ _PACKED = {
     PropertyType.INTEGER64: struct.Struct("<q"),
     PropertyType.TIME: struct.Struct("<Q"),
 }
+
+
+def tag_of(prop_id: int, ptype: int) -> int:
+    """The 32-bit property tag of an id and a type."""
+    return (int(prop_id) << 16) | int(ptype)
 
 
 def filetime_of(value: datetime) -> int:
