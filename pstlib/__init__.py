@@ -32,7 +32,7 @@ from pstlib.ltp.tablecontext import Row, TableContext
 from pstlib.ndb.node import NodeStream
 from pstlib.pstfile import NBTEntry, PSTFile, open
 from pstlib.verify import verify_file
-from pstlib.writer import PSTWriter, WriterError, create
+from pstlib.writer import PSTWriter, WriterError, copy, create
 
 __version__ = "0.1.0"
 
@@ -59,6 +59,7 @@ __all__ = [
     "PSTError",
     "PSTWriter",
     "WriterError",
+    "copy",
     "create",
     "PSTFile",
     "PropertyContext",

@@ -48,6 +48,8 @@ class NewRecipient:
     kind: str = "to"
     address_type: str = "SMTP"
     properties: Mapping[PropertyKey, Any] = field(default_factory=dict)
+    raw: bool = False
+    """Write ``properties`` only (a copy), not the ones derived from the fields."""
 
 
 @dataclass
@@ -60,6 +62,8 @@ class NewAttachment:
     mime_type: str | None = None
     content_id: str | None = None
     properties: Mapping[PropertyKey, Any] = field(default_factory=dict)
+    raw: bool = False
+    """Write ``properties`` and the data only (a copy), not the ones derived from the fields."""
 
 
 @dataclass
@@ -83,6 +87,8 @@ class NewMessage:
     recipients: Sequence[NewRecipient | tuple[str, str] | str] = ()
     attachments: Sequence[NewAttachment] = ()
     properties: Mapping[PropertyKey, Any] = field(default_factory=dict)
+    raw: bool = False
+    """Write ``properties`` only (a copy), not the ones derived from the fields."""
 
 
 def _recipient(value: NewRecipient | tuple[str, str] | str) -> NewRecipient:
@@ -141,6 +147,10 @@ class MessageWriter:
     def _message_properties(self, m: NewMessage, recipients: list[NewRecipient]) -> dict[int, Value]:
         props: dict[int, Value] = {}
         put = lambda key, value: self._put(props, key, value)  # noqa: E731
+        if m.raw:
+            for key, value in m.properties.items():
+                put(key, value)
+            return props
         flags = (MSGFLAG_READ if m.is_read else 0) | (MSGFLAG_HASATTACH if m.attachments else 0)
         put(tag_of(P.PidTagMessageClass, T.STRING), m.message_class)
         put(tag_of(P.PidTagSubject, T.STRING), m.subject)
@@ -183,6 +193,10 @@ class MessageWriter:
     def _recipient_row(self, index: int, r: NewRecipient) -> tuple[int, dict[int, Value]]:
         props: dict[int, Value] = {}
         put = lambda key, value: self._put(props, key, value)  # noqa: E731
+        if r.raw:
+            for key, value in r.properties.items():
+                put(key, value)
+            return index, props
         kind = RECIPIENT_TYPES.get(r.kind)
         if kind is None:
             raise WriterError(f"recipient kind {r.kind!r} is not one of to, cc, bcc")
@@ -212,24 +226,28 @@ class MessageWriter:
         subnodes = Subnodes(self.ndb)
         props: dict[int, Value] = {}
         put = lambda key, value: self._put(props, key, value)  # noqa: E731
-        put(tag_of(P.PidTagAttachNumber, T.INTEGER32), index)
-        put(tag_of(P.PidTagObjectType, T.INTEGER32), MAPI_ATTACH)
-        put(tag_of(P.PidTagRenderingPosition, T.INTEGER32), 0xFFFFFFFF)
-        put(tag_of(P.PidTagAttachMimeTag, T.STRING), a.mime_type)
-        put(tag_of(P.PidTagAttachContentId, T.STRING), a.content_id)
+        if not a.raw:
+            put(tag_of(P.PidTagAttachNumber, T.INTEGER32), index)
+            put(tag_of(P.PidTagObjectType, T.INTEGER32), MAPI_ATTACH)
+            put(tag_of(P.PidTagRenderingPosition, T.INTEGER32), 0xFFFFFFFF)
+            put(tag_of(P.PidTagAttachMimeTag, T.STRING), a.mime_type)
+            put(tag_of(P.PidTagAttachContentId, T.STRING), a.content_id)
+        size = 0
         if a.message is not None:
             message_nid = self.ndb.new_nid(NIDType.LTP)
             bid_data, bid_sub, embedded = self.write(a.message, message_nid)
             subnodes.add(message_nid, bid_data, bid_sub)
             size = _size_of(embedded)
-            put(tag_of(P.PidTagAttachMethod, T.INTEGER32), ATTACH_EMBEDDED_MSG)
-            put(tag_of(P.PidTagDisplayName, T.STRING), a.filename or a.message.subject)
+            if not a.raw:
+                put(tag_of(P.PidTagAttachMethod, T.INTEGER32), ATTACH_EMBEDDED_MSG)
+                put(tag_of(P.PidTagDisplayName, T.STRING), a.filename or a.message.subject)
             props[tag_of(P.PidTagAttachDataBinary, T.OBJECT)] = struct.pack("<II", message_nid, size)
-        else:
-            put(tag_of(P.PidTagAttachMethod, T.INTEGER32), ATTACH_BY_VALUE)
-            put(tag_of(P.PidTagAttachFilename, T.STRING), a.filename)
-            put(tag_of(P.PidTagAttachLongFilename, T.STRING), a.filename)
-            put(tag_of(P.PidTagDisplayName, T.STRING), a.filename)
+        elif a.data is not None or not a.raw:
+            if not a.raw:
+                put(tag_of(P.PidTagAttachMethod, T.INTEGER32), ATTACH_BY_VALUE)
+                put(tag_of(P.PidTagAttachFilename, T.STRING), a.filename)
+                put(tag_of(P.PidTagAttachLongFilename, T.STRING), a.filename)
+                put(tag_of(P.PidTagDisplayName, T.STRING), a.filename)
             value, size = self._attachment_data(a.data, subnodes)
             props[tag_of(P.PidTagAttachDataBinary, T.BINARY)] = value
         for key, value in a.properties.items():

@@ -75,6 +75,10 @@ class PSTWriter:
         self.deleted_items = self.root_folder.add_folder("Deleted Items")
         self.closed = False
 
+    def add_root_folder(self, name: str, container_class: str | None = None) -> FolderWriter:
+        """A folder beside the IPM subtree (Outlook hides these; a copy keeps them)."""
+        return self._root.add_folder(name, container_class)
+
     def named_property(self, guid: uuid.UUID | str, name: int | str) -> int:
         """The property id this store uses for a named property (registering it)."""
         return self.names.id_of(guid, name)
