@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -88,6 +89,63 @@ def run_verify(args: argparse.Namespace) -> int:
     from pstlib.verify.__main__ import main as verify_main
 
     return verify_main([*args.files, *(["--json"] if args.json else []), *(["--quick"] if args.quick else [])])
+
+
+def _configure_copy(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("source", help="a PST or OST file to read")
+    parser.add_argument("destination", help="the new Unicode PST to write")
+    parser.add_argument("--crypt", choices=("none", "permute", "cyclic"), default="permute")
+    parser.add_argument("--force", action="store_true", help="replace DESTINATION if it exists")
+    parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
+
+
+@command(
+    "copy",
+    "copy a store into a fresh Unicode PST, skipping (and listing) what cannot be read",
+    "pstlib copy mailbox.ost mailbox.pst",
+    _configure_copy,
+)
+def run_copy(args: argparse.Namespace) -> int:
+    """Exit 0 when everything was copied, 1 when items were skipped, 2 on usage errors."""
+    if os.path.exists(args.destination) and not args.force:
+        print(f"pstlib: {args.destination} exists (use --force to replace it)", file=sys.stderr)
+        return 2
+    args.file = args.source
+    counter = _Progress("messages") if sys.stderr.isatty() else None
+    report = pstlib.copy(args.source, args.destination, crypt=args.crypt, progress=counter)
+    if counter:
+        counter.done()
+    summary = {
+        "source": args.source,
+        "destination": args.destination,
+        "folders": report.folders,
+        "messages": report.messages,
+        "attachments": report.attachments,
+        "skipped": [vars(item) for item in report.skipped],
+    }
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"{report.folders} folders, {report.messages} messages, {report.attachments} attachments copied")
+        for item in report.skipped:
+            print(f"skipped {item.what} (nid 0x{item.nid:X}) in {item.folder}: {item.reason}")
+    return 0 if report.complete else 1
+
+
+class _Progress:
+    """A one-line counter on stderr, for terminals."""
+
+    def __init__(self, unit: str) -> None:
+        self.unit = unit
+        self.count = 0
+
+    def __call__(self, step: int) -> None:
+        self.count += step
+        if self.count % 50 == 0:
+            print(f"\r{self.count} {self.unit}", end="", file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        print(f"\r{self.count} {self.unit}", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
