@@ -1,5 +1,6 @@
 """pstlib: read (and verify) Microsoft Outlook PST and OST files in pure Python."""
 
+from pstlib import tags
 from pstlib.errors import (
     BlockError,
     BlockNotFound,
@@ -20,15 +21,14 @@ from pstlib.errors import (
     TableContextError,
     UnsupportedFormat,
 )
-from pstlib import tags
 from pstlib.limits import Limits
-from pstlib.ndb.block import BBTEntry
-from pstlib.ndb.header import Header
 from pstlib.ltp.namedprops import NamedProperties
 from pstlib.ltp.node import Node
 from pstlib.ltp.propertycontext import PropertyContext
 from pstlib.ltp.proptypes import PropertyType
 from pstlib.ltp.tablecontext import Row, TableContext
+from pstlib.ndb.block import BBTEntry
+from pstlib.ndb.header import Header
 from pstlib.ndb.node import NodeStream
 from pstlib.pstfile import NBTEntry, PSTFile, open
 from pstlib.verify import verify_file

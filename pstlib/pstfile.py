@@ -10,24 +10,23 @@ import builtins
 import io
 import os
 import threading
+from collections.abc import Iterator
 from functools import cached_property
 from itertools import islice
-from collections.abc import Iterator
 from typing import BinaryIO, NamedTuple
 
 from pstlib.errors import MessagingError, NDBError, NodeNotFound, PSTError
 from pstlib.limits import Limits
-from pstlib.ndb.block import BBTEntry, BlockStore
-from pstlib.ndb.btree import BTree
-from pstlib.ndb.header import HEADER_READ_SIZE, Header, read_header
 from pstlib.ltp.codepage import DEFAULT_CODEPAGE
 from pstlib.ltp.namedprops import NamedProperties
 from pstlib.ltp.node import Node
 from pstlib.messaging.folder import Folder
 from pstlib.messaging.store import Store
+from pstlib.ndb.block import BBTEntry, BlockStore
+from pstlib.ndb.btree import BTree
+from pstlib.ndb.header import HEADER_READ_SIZE, Header, read_header
 from pstlib.ndb.nid import NID_MESSAGE_STORE, NID_NAME_TO_ID_MAP, NID_ROOT_FOLDER, NIDType, nid_type
 from pstlib.ndb.page import PTYPE_BBT, PTYPE_NBT
-
 
 CODEPAGE_PROBES = 16
 """Messages ``default_codepage`` looks at for a code page hint."""

@@ -15,7 +15,7 @@ from pstlib.ltp.node import Node
 from pstlib.ltp.propertycontext import PropertyContext
 from pstlib.messaging import values
 from pstlib.messaging.message import Message
-from pstlib.ndb.nid import NIDType, nid_index, nid_type, make_nid
+from pstlib.ndb.nid import NIDType, make_nid, nid_index, nid_type
 from pstlib.tags import PropertyId
 
 

@@ -16,7 +16,6 @@ import numpy as np
 
 from pstlib.errors import NDBError, PSTError
 
-
 # struct format characters to numpy types of the same width ("L" is 4 bytes in
 # a struct format but the platform's long, 8 bytes, to numpy).
 _NUMPY_CODES = {

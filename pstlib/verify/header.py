@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from pstlib.errors import PSTError
 from pstlib.ndb.crc import crc32
-from pstlib.ndb.header import CRC_FULL_SIZE, CRC_PARTIAL_SIZE, CRC_PARTIAL_START, Header, read_header
+from pstlib.ndb.header import (
+    CRC_FULL_SIZE,
+    CRC_PARTIAL_SIZE,
+    CRC_PARTIAL_START,
+    Header,
+    read_header,
+)
 from pstlib.verify.report import Report
 
 AMAP_VALID = (1, 2)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 from pstlib.errors import PSTError
-from pstlib.ndb.nid import NIDType, make_nid, nid_index, nid_type
 from pstlib.ltp.tablecontext import TableContext
+from pstlib.ndb.nid import NIDType, make_nid, nid_index, nid_type
 from pstlib.pstfile import PSTFile
 from pstlib.tags import PropertyId
 from pstlib.verify.report import Report

@@ -14,25 +14,19 @@ from collections.abc import Sequence
 import numpy as np
 
 from pstlib.errors import CRCMismatch, PSTError
+from pstlib.ndb import maps
 from pstlib.ndb.block import BID_INTERNAL, BID_RESERVED, block_trailer
 from pstlib.ndb.btree import btree_schema, parse_btpage
 from pstlib.ndb.datatree import BTYPE_DATA_TREE, parse_xblock
-from pstlib.ndb.format import ANSI, UNICODE4K
+from pstlib.ndb.format import UNICODE4K
 from pstlib.ndb.header import BRef, Header
-from pstlib.ndb.page import PTYPE_AMAP, PTYPE_BBT, PTYPE_NBT, PTYPE_PMAP, check_page
+from pstlib.ndb.page import PTYPE_AMAP, PTYPE_BBT, PTYPE_DL, PTYPE_NBT, check_page
 from pstlib.ndb.schema import numpy_dtype, struct_format
 from pstlib.ndb.subnode import BTYPE_SUBNODE_TREE, parse_subnode_block
 from pstlib.verify.report import Report
 
 MAX_LISTED = 20
 """Problems of one kind listed one by one; the rest are summarised in one more."""
-
-FIRST_AMAP = {ANSI: 0x4400, "unicode": 0x4400, UNICODE4K: 0x22000}
-AMAP_UNIT = {ANSI: 64, "unicode": 64, UNICODE4K: 512}
-AMAP_PADDING = {ANSI: 4, "unicode": 0, UNICODE4K: 0}
-"""ANSI AMap pages start with 4 bytes of padding before their bits."""
-PMAP_EVERY = 8
-"""A PMap page follows every 8th AMap page in 512-byte-page files ([MS-PST] 2.2.2.7.3)."""
 
 
 def _crc_many(data: memoryview, offsets: Sequence[int], sizes: Sequence[int]) -> np.ndarray:
@@ -403,10 +397,10 @@ class NDBCheck:
     def check_allocation(self) -> None:
         """The AMap against what pages and blocks really occupy; PMap trailers; ROOT totals."""
         ndb, root = self.ndb, self.header.root
-        first, unit = FIRST_AMAP[ndb.name], AMAP_UNIT[ndb.name]
-        padding = AMAP_PADDING[ndb.name]
-        bits_per_page = (ndb.page_crc_size - padding) * 8
-        interval = bits_per_page * unit
+        first, unit = maps.FIRST_AMAP[ndb.name], maps.AMAP_UNIT[ndb.name]
+        padding = maps.AMAP_PADDING[ndb.name]
+        bits_per_page = maps.map_bits(ndb)
+        interval = maps.interval_size(ndb)
         eof = self.eof  # ibFileEof, but never past the real file: maps there cannot be read
         amap_offsets = list(range(first, eof, interval))
         if not amap_offsets:
@@ -414,21 +408,23 @@ class NDBCheck:
         if root.amap_last != amap_offsets[-1]:
             self.problem("amap-last", "error", f"ROOT ibAMapLast is 0x{root.amap_last:X}, the last AMap page is at 0x{amap_offsets[-1]:X}", offset=root.amap_last)
         trusted = self.header.root.amap_valid in (1, 2)
-        maps: list[np.ndarray] = []
-        meta_pages = list(amap_offsets)
+        bitmaps: list[np.ndarray] = []
+        meta_pages = []
         for k, ib in enumerate(amap_offsets):
-            if not self._check_map_page(ib, PTYPE_AMAP):
-                maps.append(np.ones(bits_per_page, bool))
-                continue
-            page = self.bytes[ib + padding:ib + ndb.page_crc_size]
-            maps.append(np.unpackbits(page).astype(bool))
-            if ndb.name != UNICODE4K and k % PMAP_EVERY == 0:
-                pmap = ib + ndb.page_size
-                meta_pages.append(pmap)
-                self._check_map_page(pmap, PTYPE_PMAP)
+            for page_ib, ptype in maps.map_pages(ndb, k):
+                meta_pages.append(page_ib)
+                valid = self._check_map_page(page_ib, ptype)
+                if ptype != PTYPE_AMAP:
+                    continue
+                if valid:
+                    page = self.bytes[ib + padding:ib + ndb.page_crc_size]
+                    bitmaps.append(np.unpackbits(page).astype(bool))
+                else:
+                    bitmaps.append(np.ones(bits_per_page, bool))
+        self._check_dlist()
         if not trusted:
             return
-        marked = np.concatenate(maps)
+        marked = np.concatenate(bitmaps)
         used = np.zeros(len(marked) + 1, np.int64)
         starts = [*meta_pages, *self.page_offsets]
         lengths = [ndb.page_size] * len(starts)
@@ -455,6 +451,21 @@ class NDBCheck:
         free = int((~marked[:limit]).sum()) * unit
         if free != root.amap_free:
             self.problem("amap-free-total", "warning", f"ROOT cbAMapFree is {root.amap_free}, the AMaps mark {free} bytes free")
+
+    def _check_dlist(self) -> None:
+        """The density list at 0x4200 is optional ([MS-PST] 2.2.2.7.4); one that is there must check out."""
+        ndb = self.ndb
+        at = maps.DLIST_OFFSET
+        if ndb.name == UNICODE4K or at + ndb.page_size > self.size:
+            return
+        page = self.data[at:at + ndb.page_size]
+        if page[ndb.page_crc_size] != PTYPE_DL:
+            return
+        self.report.stats.pages += 1
+        try:
+            check_page(ndb, page, at, PTYPE_DL, None)
+        except PSTError as exc:
+            self.problem("dlist-invalid", "info", f"{exc.message}; Outlook ignores and rebuilds such a DList ([MS-PST] 2.2.2.7.4)", offset=at)
 
     def _check_map_page(self, ib: int, ptype: int) -> bool:
         ndb = self.ndb

@@ -1,63 +1,39 @@
-"""Where a Unicode PST keeps its allocation maps, and the pages that hold them.
+"""The allocation map pages of a new Unicode PST, and the space around them.
 
-The file after 0x4400 is a run of 253,952-byte intervals, each starting with
-its AMap page; every 8th interval also holds a PMap, and at wider intervals
-FMaps and FPMaps ([MS-PST] 2.2.2.7).  A writer must leave those pages where
-readers expect them and never put a block or page across one, so the layout
-is decided here and the writer allocates around it.
+``ndb.maps`` says where map pages sit; the writer never puts a block or page
+across one, and fills them in at the end: AMaps from what was allocated,
+FMaps with each AMap's longest free run, PMaps and FPMaps (deprecated)
+all-allocated, and the density list at 0x4200.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from pstlib.ndb import maps
 from pstlib.ndb.crc import crc32
 from pstlib.ndb.format import FORMATS, UNICODE
-from pstlib.ndb.page import (
-    PAGE_TRAILER_UNICODE,
-    PTYPE_AMAP,
-    PTYPE_DL,
-    PTYPE_FMAP,
-    PTYPE_FPMAP,
-    PTYPE_PMAP,
-    compute_signature,
-)
+from pstlib.ndb.maps import DLIST_OFFSET
+from pstlib.ndb.page import PAGE_TRAILER_UNICODE, PTYPE_DL, compute_signature
 
 NDB = FORMATS[UNICODE]
 PAGE = NDB.page_size
-UNIT = 64
-"""Bytes one AMap bit stands for."""
+UNIT = maps.AMAP_UNIT[UNICODE]
 MAP_BYTES = NDB.page_crc_size
 """Bytes of map data in an AMap, PMap, FMap or FPMap page (496)."""
-FIRST_AMAP = 0x4400
-INTERVAL = MAP_BYTES * 8 * UNIT
-"""Bytes an AMap covers, itself included (253,952)."""
-DLIST_OFFSET = 0x4200
+INTERVAL = maps.interval_size(NDB)
+FIRST_AMAP = maps.FIRST_AMAP[UNICODE]
 DFL_BACKFILL_COMPLETE = 0x01
-PMAP_EVERY = 8
-"""A PMap follows the AMap of every 8th interval, starting with the first."""
-FMAP_FIRST, FMAP_EVERY = 128, MAP_BYTES
-"""FMaps: the header's rgbFM stands for the first 128 AMaps, then one FMap page per 496 (at 0x1F04800 first)."""
-FPMAP_FIRST, FPMAP_EVERY = 128 * 8 * PMAP_EVERY, MAP_BYTES * 8 * PMAP_EVERY
-"""FPMaps: the header's rgbFP stands for the first 1,024 PMaps (2 GB), then one page per 3,968 PMaps (at 0x7C004800 first)."""
 
 
 def interval_start(k: int) -> int:
     """File offset of interval ``k``'s AMap page."""
-    return FIRST_AMAP + k * INTERVAL
+    return maps.interval_start(NDB, k)
 
 
 def map_pages(k: int) -> list[tuple[int, int]]:
-    """(offset, ptype) of the map pages at the head of interval ``k``, in file order."""
-    kinds = [PTYPE_AMAP]
-    if k % PMAP_EVERY == 0:
-        kinds.append(PTYPE_PMAP)
-    if k >= FMAP_FIRST and (k - FMAP_FIRST) % FMAP_EVERY == 0:
-        kinds.append(PTYPE_FMAP)
-    if k >= FPMAP_FIRST and (k - FPMAP_FIRST) % FPMAP_EVERY == 0:
-        kinds.append(PTYPE_FPMAP)
-    start = interval_start(k)
-    return [(start + i * PAGE, ptype) for i, ptype in enumerate(kinds)]
+    """(offset, ptype) of the map pages at the head of interval ``k``."""
+    return maps.map_pages(NDB, k)
 
 
 def first_free(k: int) -> int:
