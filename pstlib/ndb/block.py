@@ -16,7 +16,6 @@ from functools import cache, lru_cache
 from struct import Struct as PackedStruct
 from typing import NamedTuple
 
-import numpy as np
 from construct import Int16ul, Int32ul, Int64ul, Struct
 
 from pstlib.errors import BlockError, BlockNotFound, CRCMismatch, LimitExceeded
@@ -140,24 +139,23 @@ class BlockStore:
         self.read.cache_clear()
         self._lookup.cache_clear()
 
-    def _lookup_uncached(self, bid: int) -> np.void:
-        entry = self._bbt.lookup(bid & ~BID_RESERVED)
-        if entry is None:
+    def _lookup_uncached(self, bid: int) -> tuple[BBTEntry, int]:
+        """The BBT entry of a block and its decoded size (``cbInflated`` in 4K-page files)."""
+        found = self._bbt.lookup(bid & ~BID_RESERVED)
+        if found is None:
             raise BlockNotFound(f"block 0x{bid:X} is not in the BBT", bid=bid)
-        return entry
+        ref = found["BREF"]
+        entry = BBTEntry(int(ref["bid"]), int(ref["ib"]), int(found["cb"]), int(found["cRef"]))
+        size = int(found["cbInflated"]) if self._ndb.name == UNICODE4K else entry.size
+        return entry, size
 
     def entry(self, bid: int) -> BBTEntry:
         """The BBT entry of a block; ``BlockNotFound`` if there is none."""
-        found = self._lookup(bid)
-        ref = found["BREF"]
-        return BBTEntry(int(ref["bid"]), int(ref["ib"]), int(found["cb"]), int(found["cRef"]))
+        return self._lookup(bid)[0]
 
     def size(self, bid: int) -> int:
         """Bytes the block holds once decoded (its inflated size in 4K-page files)."""
-        found = self._lookup(bid)
-        if self._ndb.name == UNICODE4K:
-            return int(found["cbInflated"])
-        return int(found["cb"])
+        return self._lookup(bid)[1]
 
     def read_stored(self, bid: int) -> tuple[bytes, dict[str, int], BBTEntry]:
         """The block's stored (still encoded) bytes and trailer, once both check out."""

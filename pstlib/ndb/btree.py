@@ -127,6 +127,8 @@ class BTPage:
     keys: np.ndarray
     key_list: list[int]
     """The keys as Python ints: ``bisect`` on a short list beats a numpy call per level."""
+    children: list[BRef]
+    """An intermediate page's child references (empty for a leaf), built once per page."""
 
 
 def _entry_dtype(dtype: np.dtype, cbent: int) -> np.dtype:
@@ -176,7 +178,11 @@ def parse_btpage(ndb: Format, page: bytes, ib: int, ptype: int, bid: int | None)
         keys = entries["BREF"]["bid"]
     if cent > 1 and not bool(np.all(keys[1:] > keys[:-1])):
         raise PageError(f"{name} page keys are not in ascending order", offset=ib, bid=bid)
-    return BTPage(level, entries, keys, keys.tolist())
+    children = []
+    if level > 0:
+        refs = entries["BREF"]
+        children = list(map(BRef, refs["bid"].tolist(), refs["ib"].tolist()))
+    return BTPage(level, entries, keys, keys.tolist(), children)
 
 
 @cache
@@ -240,9 +246,8 @@ class BTree:
             index = bisect_right(page.key_list, key) - 1
             if index < 0:
                 return None
-            child = page.entries[index]["BREF"]
             depth += 1
-            ref = BRef(int(child["bid"]), int(child["ib"]))
+            ref = page.children[index]
             page = self._child(ref, page.level - 1, depth)
         index = bisect_left(page.key_list, key)
         if index < len(page.key_list) and page.key_list[index] == key:
