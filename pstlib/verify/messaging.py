@@ -12,7 +12,8 @@ from collections import defaultdict
 
 from pstlib.errors import PSTError
 from pstlib.ltp.tablecontext import TableContext
-from pstlib.ndb.nid import NIDType, make_nid, nid_index, nid_type
+from pstlib.messaging.folder import Folder
+from pstlib.ndb.nid import NID_ROOT_FOLDER, NIDType, make_nid, nid_index, nid_type
 from pstlib.pstfile import PSTFile
 from pstlib.tags import PropertyId
 from pstlib.verify.report import Report
@@ -52,18 +53,26 @@ def check_folders(pst: PSTFile, report: Report) -> None:
     for entry in entries.values():
         if entry.nid != entry.nid_parent:
             children[entry.nid_parent][nid_type(entry.nid)].add(entry.nid)
-    try:
-        folders = list(pst.root_folder.walk())
-    except PSTError as exc:
-        report.add("folder-tree", "error", "messaging", exc.message, offset=exc.offset, nid=exc.nid, bid=exc.bid)
-        return
-    reached = {folder.nid for folder in folders}
-    for folder in folders:
+    # Walk the tree through the hierarchy tables _check_folder reads anyway.
+    reached = {NID_ROOT_FOLDER}
+    pending = [pst.root_folder]
+    while pending:
+        folder = pending.pop()
         report.stats.folders += 1
         try:
-            _check_folder(pst, folder, entries, children[folder.nid], report)
+            hierarchy = _check_folder(pst, folder, entries, children[folder.nid], report)
         except PSTError as exc:
             report.add("folder-unreadable", "error", "messaging", exc.message, offset=exc.offset, nid=exc.nid or folder.nid, bid=exc.bid)
+            continue
+        for child in hierarchy:
+            if child not in entries:
+                report.add("folder-tree", "error", "messaging", f"folder 0x{child:X}, listed by folder 0x{folder.nid:X}, is not in the NBT: its subtree is unreachable", nid=child)
+                continue
+            if child in reached:
+                report.add("folder-tree", "error", "messaging", f"folder 0x{child:X} is reached twice", nid=folder.nid)
+                continue
+            reached.add(child)
+            pending.append(Folder(pst.node, child, folder.path))
     for entry in entries.values():
         if nid_type(entry.nid) in FOLDER_TYPES and entry.nid not in reached and entry.nid_parent in reached:
             report.add(
@@ -84,8 +93,8 @@ def _table(pst: PSTFile, folder_nid: int, table_type: int) -> TableContext | Non
     return node.table()
 
 
-def _check_folder(pst: PSTFile, folder, entries: dict, children: dict[int, set[int]], report: Report) -> None:
-    """One folder: each table's rows against the NBT, and the counts it stores."""
+def _check_folder(pst: PSTFile, folder: Folder, entries: dict, children: dict[int, set[int]], report: Report) -> list[int]:
+    """One folder: each table's rows against the NBT, and the counts it stores; its subfolders' NIDs."""
     nid = folder.nid
     search = folder.is_search_folder
     tables = (
@@ -130,6 +139,8 @@ def _check_folder(pst: PSTFile, folder, entries: dict, children: dict[int, set[i
                     )
     if not search:
         _check_counts(folder, read, report)
+    hierarchy = read.get(NIDType.HIERARCHY_TABLE)
+    return [] if hierarchy is None else [row_id for row_id in hierarchy.row_ids.tolist() if nid_type(row_id) in FOLDER_TYPES]
 
 
 def _check_counts(folder, tables: dict[int, TableContext], report: Report) -> None:
