@@ -8,11 +8,8 @@ Times are the best of N runs from the page cache; see benchmarks/README.md.
 
 from __future__ import annotations
 
-import argparse
 import csv
-import json
 import multiprocessing
-import os
 import resource
 import sys
 import time
@@ -21,7 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from tables import render
+from tables import base_parser, emit
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
@@ -244,20 +241,13 @@ COLUMNS = [
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("files", nargs="*", type=Path, help="PST/OST files (default: corpus picks)")
-    parser.add_argument("--runs", type=int, default=3, help="best of this many runs (default 3)")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser = base_parser(__doc__.splitlines()[0])
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     files = args.files or default_files()
     with_pypff = have_pypff()
-    results = [benchmark(path, args.runs, with_pypff) for path in files]
-    if args.json:
-        print(json.dumps({"cpus": os.cpu_count(), "results": results}, indent=2))
-    else:
-        print(render(results, COLUMNS))
+    emit([benchmark(path, args.runs, with_pypff) for path in files], COLUMNS, args.json)
 
 
 if __name__ == "__main__":

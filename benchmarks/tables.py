@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 Column = tuple[str, str, Callable[[dict[str, Any]], Any]]
@@ -28,3 +32,20 @@ def render(results: Sequence[dict[str, Any]], columns: Sequence[Column]) -> str:
         cells += [cell.rjust(width) for cell, width in zip(row[1:], widths[1:])]
         lines.append("  ".join(cells))
     return "\n".join(lines)
+
+
+def base_parser(description: str) -> argparse.ArgumentParser:
+    """The options every side-by-side benchmark takes: files, --runs, --json."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("files", nargs="*", type=Path, help="PST/OST files (default: corpus picks)")
+    parser.add_argument("--runs", type=int, default=3, help="best of this many runs (default 3)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    return parser
+
+
+def emit(results: Sequence[dict[str, Any]], columns: Sequence[Column], as_json: bool) -> None:
+    """Print the results as a table, or as JSON with the machine's CPU count."""
+    if as_json:
+        print(json.dumps({"cpus": os.cpu_count(), "results": list(results)}, indent=2))
+    else:
+        print(render(results, columns))

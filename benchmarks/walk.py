@@ -12,12 +12,9 @@ own; times are the best of N runs from the page cache.  See benchmarks/README.md
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import io
-import json
 import multiprocessing
-import os
 import pstats
 import resource
 import sys
@@ -27,7 +24,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from tables import render
+from tables import base_parser, emit
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
@@ -235,10 +232,7 @@ def profile(path: Path, top: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("files", nargs="*", type=Path, help="PST/OST files (default: corpus picks)")
-    parser.add_argument("--runs", type=int, default=3, help="best of this many runs (default 3)")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser = base_parser(__doc__.splitlines()[0])
     parser.add_argument(
         "--profile", type=int, metavar="N", help="cProfile pstlib's walk instead: top N functions"
     )
@@ -254,11 +248,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"== {path.name}\n{profile(path, args.profile)}")
         return
     with_pypff = have_pypff()
-    results = [benchmark(path, args.runs, with_pypff) for path in files]
-    if args.json:
-        print(json.dumps({"cpus": os.cpu_count(), "results": results}, indent=2))
-    else:
-        print(render(results, COLUMNS))
+    emit([benchmark(path, args.runs, with_pypff) for path in files], COLUMNS, args.json)
 
 
 if __name__ == "__main__":
