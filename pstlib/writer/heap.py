@@ -62,6 +62,14 @@ class HeapWriter:
             raise WriterError("a heap holds at most 65,536 blocks")
         return (block << 16) | (len(items) << 5)
 
+    def set(self, hid: int, data: bytes) -> None:
+        """Fill an allocation made earlier with bytes of the same size."""
+        items = self._items[hid >> 16]
+        index = ((hid >> 5) & 0x7FF) - 1
+        if len(items[index]) != len(data):
+            raise WriterError(f"heap item 0x{hid:X} is {len(items[index])} bytes, not {len(data)}")
+        items[index] = bytes(data)
+
     def blocks(self) -> list[bytes]:
         """The heap's blocks, headers and page maps included."""
         levels = []
@@ -95,8 +103,17 @@ def _pack_levels(levels: list[int]) -> bytes:
     return bytes(levels[i] | (levels[i + 1] << 4) for i in range(0, len(levels), 2))
 
 
-def write_bth(heap: HeapWriter, key_size: int, data_size: int, records: list[tuple[int, bytes]]) -> int:
-    """A BTH of (key, data) records (sorted here by key); the HID of its BTHHEADER.
+BTH_HEADER_SIZE = 8
+
+
+def reserve_bth(heap: HeapWriter) -> int:
+    """Allocate a BTHHEADER to fill in later: Outlook puts it first (HID 0x20), and
+    some readers (pst-extractor) look for it there."""
+    return heap.allocate(bytes(BTH_HEADER_SIZE))
+
+
+def write_bth(heap: HeapWriter, header: int, key_size: int, data_size: int, records: list[tuple[int, bytes]]) -> None:
+    """Fill the reserved BTHHEADER ``header`` for (key, data) records (sorted here by key).
 
     Leaves hold as many records as fit one heap item; index levels above them
     list each child's first key and HID ([MS-PST] 2.3.2.2-3).
@@ -118,4 +135,4 @@ def write_bth(heap: HeapWriter, key_size: int, data_size: int, records: list[tup
             entries = [key.to_bytes(key_size, "little") + hid.to_bytes(4, "little") for key, hid in children]
             keys = [key for key, _ in children]
             level += 1
-    return heap.allocate(struct.pack("<BBBBI", CLIENT_SIG_BTH, key_size, data_size, level, hid_root))
+    heap.set(header, struct.pack("<BBBBI", CLIENT_SIG_BTH, key_size, data_size, level, hid_root))

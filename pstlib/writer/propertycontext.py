@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pstlib.ltp.heap import CLIENT_SIG_PC
 from pstlib.ltp.proptypes import FIXED_SIZES
 from pstlib.ndb.nid import NIDType
-from pstlib.writer.heap import MAX_ITEM, HeapWriter, write_bth
+from pstlib.writer.heap import MAX_ITEM, HeapWriter, reserve_bth, write_bth
 from pstlib.writer.ndb import NDBWriter
 
 
@@ -65,6 +65,7 @@ def write_pc(ndb: NDBWriter, properties: Iterable[tuple[int, int, Value]], subno
     A property given twice keeps its last value: a PC has one record per id.
     """
     heap = HeapWriter(CLIENT_SIG_PC)
+    heap.user_root = reserve_bth(heap)
     records: dict[int, bytes] = {}
     for prop_id, ptype, value in properties:
         size = FIXED_SIZES.get(ptype)
@@ -73,5 +74,5 @@ def write_pc(ndb: NDBWriter, properties: Iterable[tuple[int, int, Value]], subno
         else:
             hnid = place(heap, subnodes, value)
         records[prop_id] = struct.pack("<HI", ptype, hnid)
-    heap.user_root = write_bth(heap, 2, 6, list(records.items()))
+    write_bth(heap, heap.user_root, 2, 6, list(records.items()))
     return ndb.add_blocks(heap.blocks())

@@ -14,10 +14,11 @@ from collections.abc import Iterable, Mapping
 from pstlib.ltp.heap import CLIENT_SIG_TC
 from pstlib.ltp.proptypes import FIXED_SIZES
 from pstlib.ndb.nid import NIDType
-from pstlib.writer.heap import MAX_ITEM, HeapWriter, write_bth
+from pstlib.writer.heap import MAX_ITEM, HeapWriter, reserve_bth, write_bth
 from pstlib.writer.ndb import MAX_DATA, NDBWriter
 from pstlib.writer.propertycontext import Subnodes, Value, place
 
+_TCINFO = struct.Struct("<BB4HIII")
 ROW_ID = 0x67F20003
 ROW_VERSION = 0x67F30003
 
@@ -66,6 +67,10 @@ def write_tc(
     row_size = rgib[3]
     bitmap_at = rgib[2]
     heap = HeapWriter(CLIENT_SIG_TC)
+    # Outlook's order, which some readers rely on: the row index's BTHHEADER, then TCINFO.
+    hid_index = reserve_bth(heap)
+    descriptors = b"".join(struct.pack("<IHBB", *column) for column in columns)
+    heap.user_root = heap.allocate(bytes(_TCINFO.size + len(descriptors)))
     matrix = bytearray()
     index: list[tuple[int, bytes]] = []
     for number, (row_id, values) in enumerate(rows):
@@ -82,7 +87,7 @@ def write_tc(
             row[bitmap_at + bit // 8] |= 0x80 >> (bit % 8)
         matrix += row
         index.append((row_id, struct.pack("<I", number)))
-    hid_index = write_bth(heap, 4, 4, index)
+    write_bth(heap, hid_index, 4, 4, index)
     hnid_rows = 0
     if matrix and len(matrix) <= MAX_ITEM:
         hnid_rows = heap.allocate(bytes(matrix))
@@ -91,7 +96,6 @@ def write_tc(
         blocks = [bytes(matrix[i:i + per_block]) for i in range(0, len(matrix), per_block)]
         hnid_rows = ndb.new_nid(NIDType.LTP)
         subnodes.add(hnid_rows, ndb.add_blocks(blocks))
-    descriptors = b"".join(struct.pack("<IHBB", *column) for column in columns)
-    info = struct.pack("<BB4HII I", CLIENT_SIG_TC, len(columns), *rgib, hid_index, hnid_rows, 0)
-    heap.user_root = heap.allocate(info + descriptors)
+    info = _TCINFO.pack(CLIENT_SIG_TC, len(columns), *rgib, hid_index, hnid_rows, 0)
+    heap.set(heap.user_root, info + descriptors)
     return ndb.add_blocks(heap.blocks())
