@@ -43,6 +43,12 @@ from pstlib.writer.values import encode_value
 
 CRYPT_METHODS = {"none": CRYPT_NONE, "permute": CRYPT_PERMUTE, "cyclic": CRYPT_CYCLIC}
 NID_RECEIVE_FOLDER_TABLE = 0x62B
+SEED_NAMES = (
+    (uuid.UUID("00062008-0000-0000-C000-000000000046"), 0x8554),  # PSETID_Common: PidLidCurrentVersionName
+    (uuid.UUID("00020329-0000-0000-C000-000000000046"), "Keywords"),  # PS_PUBLIC_STRINGS: PidNameKeywords
+)
+"""Named properties registered in every new store, as Outlook's own carry some from the start:
+pst-extractor cannot read a name-to-id map whose GUID, entry or string stream is empty."""
 FOLDER_MASK = 0x89
 """PidTagValidFolderMask: IPM subtree, wastebasket and finder entry ids are valid."""
 
@@ -67,6 +73,8 @@ class PSTWriter:
         self._file = builtins.open(self.path, "w+b")
         self.ndb = NDBWriter(self._file, CRYPT_METHODS[crypt])
         self.names = NameMap()
+        for guid, name in SEED_NAMES:
+            self.names.id_of(guid, name)
         self.messages = MessageWriter(self.ndb, self.names)
         self._root = FolderWriter(self, NID_ROOT_FOLDER, "", None)
         self.root_folder = self._root.add_folder("Top of Personal Folders", None)
