@@ -53,15 +53,16 @@ def map_page(ptype: int, body: bytes, offset: int) -> bytes:
     return data + trailer
 
 
-def amap_bits(starts: np.ndarray, ends: np.ndarray, intervals: int) -> np.ndarray:
-    """One row of 3,968 bits per interval: set where any [start, end) range lies."""
-    units = intervals * MAP_BYTES * 8
-    edges = np.zeros(units + 1, np.int64)
-    first = (starts - FIRST_AMAP) // UNIT
-    last = -(-(ends - FIRST_AMAP) // UNIT)
-    np.add.at(edges, first, 1)
-    np.add.at(edges, last, -1)
-    return (np.cumsum(edges[:-1]) > 0).reshape(intervals, MAP_BYTES * 8)
+def amap_bits(starts: np.ndarray, ends: np.ndarray, first: int, count: int) -> np.ndarray:
+    """For intervals ``first`` to ``first + count``, one row of 3,968 bits each: set
+    where any [start, end) range lies (the ranges all lie inside those intervals)."""
+    units = count * MAP_BYTES * 8
+    edges = np.zeros(units + 1, np.int32)
+    origin = interval_start(first)
+    np.add.at(edges, (starts - origin) // UNIT, 1)
+    np.add.at(edges, -(-(ends - origin) // UNIT), -1)
+    np.cumsum(edges, out=edges)
+    return (edges[:-1] > 0).reshape(count, MAP_BYTES * 8)
 
 
 def longest_free_runs(bits: np.ndarray) -> np.ndarray:

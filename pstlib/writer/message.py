@@ -262,13 +262,25 @@ class MessageWriter:
             return b"", 0
         if isinstance(data, (bytes, bytearray, memoryview)):
             return bytes(data), len(data)
-        head = data.read(MAX_ITEM + 1)
+        head = _read_up_to(data, MAX_ITEM + 1)
         if len(head) <= MAX_ITEM:
             return bytes(head), len(head)
         nid = self.ndb.new_nid(NIDType.LTP)
         bid, size = self.ndb.add_stream(_chunks(head, data))
         subnodes.add(nid, bid)
         return InSubnode(nid), size
+
+
+def _read_up_to(stream: BinaryIO, size: int) -> bytes:
+    """``size`` bytes, or fewer only at the end of the stream (raw streams may return less)."""
+    parts, have = [], 0
+    while have < size:
+        part = stream.read(size - have)
+        if not part:
+            break
+        parts.append(part)
+        have += len(part)
+    return b"".join(parts)
 
 
 def _chunks(head: bytes, stream: BinaryIO) -> Iterator[bytes]:

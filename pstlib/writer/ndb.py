@@ -51,6 +51,8 @@ _BLOCK_TRAILER = struct.Struct("<HHIQ")
 _TREE_HEAD = struct.Struct("<BBHI")
 _SCHEMA = btree_schema(NDB)
 _FLUSH_AT = 1 << 20
+MAP_CHUNK = 64
+"""Intervals whose AMap bits are built at once in ``finish()`` (16 MB of file, 1 MB of counters)."""
 
 # The first index handed out per NID type ([MS-PST] 2.2.2.6 rgnid): low
 # indexes are the spec's well-known nodes, so user objects start above them.
@@ -72,7 +74,9 @@ class NDBWriter:
         self._next_bid = 4
         self._next_page_bid = 1
         self._next_index = [FIRST_INDEX.get(t, DEFAULT_FIRST_INDEX) for t in range(32)]
+        self._interval = 0
         self._pos = allocation.first_free(0)
+        self._limit = allocation.interval_start(1)
         self._buffer = bytearray()
         self._buffer_start = 0
         self._bbt = (array("Q"), array("Q"), array("H"))  # bid, ib, cb
@@ -84,11 +88,10 @@ class NDBWriter:
     def _allocate(self, span: int, align: int) -> int:
         """The offset of ``span`` free bytes, never across an interval's map pages."""
         pos = -(-self._pos // align) * align
-        k = (pos - FIRST_AMAP) // INTERVAL
-        if pos < allocation.first_free(k):  # at the head of an interval, on its map pages
-            pos = allocation.first_free(k)
-        if pos + span > allocation.interval_start(k + 1):
-            pos = allocation.first_free(k + 1)
+        if pos + span > self._limit:  # spans are far smaller than an interval: one step on
+            self._interval += 1
+            pos = allocation.first_free(self._interval)
+            self._limit = allocation.interval_start(self._interval + 1)
         self._pos = pos + span
         return pos
 
@@ -252,14 +255,25 @@ class NDBWriter:
             np.full(len(meta) + len(page_ibs), PAGE, np.int64),
             block_spans,
         ])
-        bits = allocation.amap_bits(starts, ends, intervals)
-        runs = allocation.longest_free_runs(bits)
-        free_units = (~bits).sum(axis=1)
+        order = np.argsort(starts, kind="stable")
+        starts, ends = starts[order], ends[order]
+        runs = np.zeros(intervals, np.int64)
+        free_units = np.zeros(intervals, np.int64)
+        for first in range(0, intervals, MAP_CHUNK):  # a few MB of bits at a time, whatever the file size
+            count = min(MAP_CHUNK, intervals - first)
+            lo, hi = np.searchsorted(starts, [allocation.interval_start(first), allocation.interval_start(first + count)])
+            bits = allocation.amap_bits(starts[lo:hi], ends[lo:hi], first, count)
+            runs[first:first + count] = allocation.longest_free_runs(bits)
+            free_units[first:first + count] = (~bits).sum(axis=1)
+            for k in range(first, first + count):
+                ib = allocation.interval_start(k)
+                self._file.seek(ib)
+                self._file.write(allocation.map_page(PTYPE_AMAP, np.packbits(bits[k - first]).tobytes(), ib))
         for ib, ptype in meta:
-            k = (ib - FIRST_AMAP) // INTERVAL
             if ptype == PTYPE_AMAP:
-                body = np.packbits(bits[k]).tobytes()
-            elif ptype == PTYPE_FMAP:
+                continue
+            if ptype == PTYPE_FMAP:
+                k = (ib - FIRST_AMAP) // INTERVAL
                 body = runs[k:k + allocation.MAP_BYTES].astype(np.uint8).tobytes()
             else:  # PMap and FPMap: deprecated, kept all-allocated as their trailers require
                 body = b"\xff" * allocation.MAP_BYTES
