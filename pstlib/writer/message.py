@@ -120,9 +120,9 @@ class MessageWriter:
         props = self._message_properties(message, recipients)
         recipient_rows = [self._recipient_row(i, r) for i, r in enumerate(recipients)]
         recipient_tags = {tag for _, row in recipient_rows for tag in row} | set(templates.RECIPIENT_TABLE)
-        subnodes.add(
-            NID_RECIPIENT_TABLE, write_tc(self.ndb, recipient_tags, recipient_rows, Subnodes(self.ndb))
-        )
+        table_subnodes = Subnodes(self.ndb)
+        bid = write_tc(self.ndb, recipient_tags, recipient_rows, table_subnodes)
+        subnodes.add(NID_RECIPIENT_TABLE, bid, table_subnodes.tree())
         attachment_rows = []
         for index, attachment in enumerate(message.attachments):
             attach_nid = self.ndb.new_nid(NIDType.ATTACHMENT)

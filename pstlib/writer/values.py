@@ -42,16 +42,20 @@ def filetime_of(value: datetime) -> int:
 
 
 def _signed(ptype: int, value: int) -> int:
-    """Accept an unsigned spelling of a negative number (flags are often written so)."""
-    bits = {PropertyType.INTEGER16: 16, PropertyType.INTEGER32: 32, PropertyType.INTEGER64: 64}.get(ptype)
-    if bits and value >= 1 << (bits - 1):
-        value -= 1 << bits
-    return value
+    """Accept an unsigned spelling of a negative number (flags are often written so);
+    refuse what fits neither."""
+    bits = {PropertyType.INTEGER16: 16, PropertyType.INTEGER32: 32, PropertyType.INTEGER64: 64}[ptype]
+    if not -(1 << (bits - 1)) <= value < 1 << bits:
+        raise ValueError(f"{value} does not fit {bits} bits")
+    return value - (1 << bits) if value >= 1 << (bits - 1) else value
 
 
 def _scalar(ptype: int, value: Any) -> bytes:
     if ptype == PropertyType.GUID:
-        return value.bytes_le if isinstance(value, uuid.UUID) else bytes(value)
+        raw = value.bytes_le if isinstance(value, uuid.UUID) else value
+        if not isinstance(raw, (bytes, bytearray, memoryview)) or len(raw) != 16:
+            raise ValueError("a GUID is a uuid.UUID or 16 bytes")
+        return bytes(raw)
     if ptype == PropertyType.TIME and isinstance(value, datetime):
         value = filetime_of(value)
     elif ptype == PropertyType.FLOATING_TIME and isinstance(value, datetime):

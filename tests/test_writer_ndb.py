@@ -1,0 +1,176 @@
+"""NDB layout of written stores: allocation map pages where [MS-PST] 2.2.2.7 puts them, file
+size in whole AMap intervals, ROOT consistent with the maps and B-trees, XXBLOCK data trees.
+
+The map pages are checked from the raw bytes (page trailer: ptype, ptypeRepeat, wSig, dwCRC,
+bid in the last 16 bytes of each 512-byte page), independently of pstlib's reader; the CRC is
+[MS-PST] 5.3's, which is zlib's CRC-32 without its pre- and post-inversion.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import pstlib
+from pstlib.writer import NewAttachment
+from tests.writer_support import CRYPTS, serious_problems
+
+PAGE = 512
+FIRST_AMAP = 0x4400
+INTERVAL = 0x3E000
+FIRST_FMAP = 0x1F04800
+PTYPE_BBT, PTYPE_NBT, PTYPE_FMAP, PTYPE_PMAP, PTYPE_AMAP, PTYPE_DL = 0x80, 0x81, 0x82, 0x83, 0x84, 0x86
+BLOCK_DATA = 8176
+XBLOCK_LIMIT = 1021 * BLOCK_DATA
+"""8,347,696 bytes: the most one XBLOCK lists; one byte more needs an XXBLOCK."""
+
+
+def pst_crc(data: bytes) -> int:
+    return zlib.crc32(data, 0xFFFFFFFF) ^ 0xFFFFFFFF
+
+
+def trailer(raw: bytes, offset: int) -> tuple[int, int, int, int, int]:
+    """(ptype, ptypeRepeat, wSig, dwCRC, bid) of the page at ``offset``."""
+    return struct.unpack_from("<BBHIQ", raw, offset + PAGE - 16)
+
+
+def check_page(raw: bytes, offset: int, ptype: int) -> None:
+    got = trailer(raw, offset)
+    assert got[:2] == (ptype, ptype), f"page at 0x{offset:X}: ptype {got[:2]}, expected 0x{ptype:X}"
+    assert got[3] == pst_crc(raw[offset:offset + PAGE - 16]), f"page at 0x{offset:X}: CRC"
+
+
+def pattern(size: int, seed: int) -> bytes:
+    return random.Random(seed).randbytes(size)
+
+
+def test_store_past_first_pmap_and_fmap(tmp_path: Path) -> None:
+    """~34 MB of attachments: 130+ intervals, so PMaps at every 8th and the first FMap at 0x1F04800."""
+    path = tmp_path / "big.pst"
+    xx = pattern(XBLOCK_LIMIT + 1, 1)  # one byte past an XBLOCK: the data tree is an XXBLOCK
+    rest = [pattern(8_500_000, seed) for seed in (2, 3, 4)]
+    with pstlib.create(path, crypt="permute") as w:
+        folder = w.root_folder.add_folder("Big")
+        folder.add_message(subject="xx stream", attachments=[NewAttachment("xx.bin", data=io.BytesIO(xx))])
+        for index, data in enumerate(rest):
+            source = io.BytesIO(data) if index % 2 else data
+            folder.add_message(subject=f"big {index}", attachments=[NewAttachment(f"{index}.bin", data=source)])
+        w.root_folder.add_message(subject="after the big ones", body="small")
+
+    problems = serious_problems(path)
+    assert not problems, problems
+
+    size = os.path.getsize(path)
+    assert size > FIRST_FMAP + PAGE
+    assert (size - FIRST_AMAP) % INTERVAL == 0, hex(size)
+    intervals = (size - FIRST_AMAP) // INTERVAL
+    assert intervals > 128
+    raw = path.read_bytes()
+
+    # Map pages at the head of every interval: AMap; PMap every 8th; the first FMap at k = 128.
+    free_bits = 0
+    allocated = np.zeros(intervals * 3968, bool)
+    for k in range(intervals):
+        start = FIRST_AMAP + k * INTERVAL
+        check_page(raw, start, PTYPE_AMAP)
+        assert trailer(raw, start)[2] == 0, "AMap wSig is 0"
+        assert trailer(raw, start)[4] == start, "AMap BID is its offset"
+        bits = np.unpackbits(np.frombuffer(raw[start:start + 496], np.uint8))
+        allocated[k * 3968:(k + 1) * 3968] = bits.astype(bool)
+        free_bits += int((bits == 0).sum())
+        map_pages = 1
+        if k % 8 == 0:
+            check_page(raw, start + PAGE, PTYPE_PMAP)
+            map_pages += 1
+        if k == 128:
+            assert start + 2 * PAGE == FIRST_FMAP
+            check_page(raw, FIRST_FMAP, PTYPE_FMAP)
+            map_pages += 1
+        # the AMap marks its own interval's map pages allocated (8 units of 64 bytes per page)
+        assert bits[:map_pages * 8].all(), f"interval {k}: map pages not marked allocated"
+    check_page(raw, 0x4200, PTYPE_DL)
+
+    with pstlib.open(path) as pst:
+        root = pst.header.root
+        assert root.file_eof == size
+        assert root.amap_last == FIRST_AMAP + (intervals - 1) * INTERVAL
+        assert root.amap_free == free_bits * 64
+        assert root.pmap_free == 0
+        assert root.amap_valid == 2
+        for ref, ptype in ((root.nbt, PTYPE_NBT), (root.bbt, PTYPE_BBT)):
+            assert ref.ib % PAGE == 0 and FIRST_AMAP < ref.ib < size
+            check_page(raw, ref.ib, ptype)
+            assert trailer(raw, ref.ib)[4] == ref.bid
+
+        # Every block lies inside one interval, past its map pages, and its AMap bits are set.
+        for block in pst.blocks():
+            span = -(-(block.size + 16) // 64) * 64
+            k = (block.offset - FIRST_AMAP) // INTERVAL
+            head = FIRST_AMAP + k * INTERVAL + PAGE * (1 + (k % 8 == 0) + (k == 128))
+            assert head <= block.offset and block.offset + span <= FIRST_AMAP + (k + 1) * INTERVAL, hex(block.offset)
+            first = (block.offset - FIRST_AMAP) // 64
+            assert allocated[first:first + span // 64].all(), f"block 0x{block.bid:X} not marked in its AMap"
+
+        folder = [f for f in pst.ipm_subtree.subfolders() if f.name == "Big"][0]
+        got = list(folder.messages())
+        assert [m.subject for m in got] == ["xx stream", "big 0", "big 1", "big 2"]
+        attachment = got[0].attachments[0]
+        assert attachment.size == len(xx)
+        with attachment.open() as stream:
+            assert stream.read() == xx
+        # the XXBLOCK: the data tree's root is an internal block of level 2
+        data_node = attachment.properties.value_node(0x3701)
+        assert data_node is not None
+        assert pst.read_block(data_node.bid_data)[:2] == b"\x01\x02"
+        for message, data in zip(got[1:], rest):
+            assert message.attachments[0].read() == data
+        assert [m.subject for m in pst.ipm_subtree.messages()] == ["after the big ones"]
+
+
+@pytest.mark.parametrize("crypt", CRYPTS)
+@pytest.mark.parametrize(
+    ("size", "level"), [(BLOCK_DATA, None), (BLOCK_DATA + 1, 1), (XBLOCK_LIMIT, 1), (XBLOCK_LIMIT + 1, 2)]
+)
+def test_data_tree_levels(tmp_path: Path, crypt: str, size: int, level: int | None) -> None:
+    """An attachment of one block, an XBLOCK (up to 1,021 blocks) and an XXBLOCK, streamed."""
+    path = tmp_path / "tree.pst"
+    data = pattern(size, size)
+    with pstlib.create(path, crypt=crypt) as w:
+        w.root_folder.add_message(subject="tree", attachments=[NewAttachment("t.bin", data=io.BytesIO(data))])
+    assert not serious_problems(path)
+    with pstlib.open(path) as pst:
+        attachment = next(pst.ipm_subtree.messages()).attachments[0]
+        assert attachment.read() == data
+        node = attachment.properties.value_node(0x3701)
+        first = pst.read_block(node.bid_data)
+        if level is None:
+            assert first == data
+        else:
+            kind, got_level, count, total = struct.unpack_from("<BBHI", first)
+            assert (kind, got_level, total) == (1, level, size)
+            assert count == (-(-size // BLOCK_DATA) if level == 1 else -(-size // XBLOCK_LIMIT))
+
+
+def test_small_store_layout(tmp_path: Path) -> None:
+    """A tiny store is one interval: 0x4400 + 0x3E000 bytes, AMap and PMap at its head."""
+    path = tmp_path / "small.pst"
+    with pstlib.create(path, crypt="none") as w:
+        w.root_folder.add_message(subject="one")
+    raw = path.read_bytes()
+    assert len(raw) == FIRST_AMAP + INTERVAL
+    assert raw[:4] == b"!BDN" and raw[8:10] == b"SM"
+    assert struct.unpack_from("<H", raw, 10)[0] == 23  # wVer: Unicode
+    check_page(raw, FIRST_AMAP, PTYPE_AMAP)
+    check_page(raw, FIRST_AMAP + PAGE, PTYPE_PMAP)
+    check_page(raw, 0x4200, PTYPE_DL)
+    with pstlib.open(path) as pst:
+        assert pst.header.root.file_eof == len(raw)
+        assert pst.header.root.amap_last == FIRST_AMAP
+        assert pst.header.crypt == "none"
