@@ -312,11 +312,12 @@ _ARRAY_TYPES = {
 class Row(Mapping[int, Any]):
     """One row: its existing cells by property id, decoded on access."""
 
-    __slots__ = ("_table", "index")
+    __slots__ = ("_cells", "_table", "index")
 
     def __init__(self, table: TableContext, index: int) -> None:
         self._table = table
         self.index = index
+        self._cells: dict[int, Column] | None = None
 
     @property
     def row_id(self) -> int:
@@ -324,14 +325,17 @@ class Row(Mapping[int, Any]):
 
     def _present(self) -> dict[int, Column]:
         """The existing cells' columns by property id (the Unicode one where there are two)."""
-        exists = self._table._exists[self.index]
-        present: dict[int, Column] = {}
-        for column in self._table.columns:
-            if exists[column.bit]:
-                known = present.get(column.prop_id)
-                if known is None or _PREFERRED.get(known.type) == column.type:
-                    present[column.prop_id] = column
-        return present
+        if self._cells is None:
+            exists = self._table._exists[self.index].tolist()
+            present: dict[int, Column] = {}
+            for column in self._table.columns:
+                if exists[column.bit]:
+                    prop_id = column.tag >> 16
+                    known = present.get(prop_id)
+                    if known is None or _PREFERRED.get(known.type) == column.type:
+                        present[prop_id] = column
+            self._cells = present
+        return self._cells
 
     def _cell_column(self, prop_id: int) -> Column:
         if prop_id > 0xFFFF:

@@ -25,10 +25,13 @@ MESSAGE_TYPES = (NIDType.NORMAL_MESSAGE, NIDType.ASSOC_MESSAGE)
 
 
 def _decode_all(structure: PropertyContext | TableContext) -> None:
+    """Decode every property or cell; a value kept in a subnode is only looked up, not read:
+    the NDB checks have read and CRC-checked its blocks, and bytes need no decoding."""
     if isinstance(structure, PropertyContext):
         for prop_id in structure:
             for ptype in structure.types_of(prop_id):
-                structure.value(prop_id, ptype)
+                if structure.value_node(prop_id, ptype) is None:
+                    structure.value(prop_id, ptype)
     else:
         for row in structure:
             for prop_id in row:
