@@ -107,6 +107,9 @@ def _configure_copy(parser: argparse.ArgumentParser) -> None:
 )
 def run_copy(args: argparse.Namespace) -> int:
     """Exit 0 when everything was copied, 1 when items were skipped, 2 on usage errors."""
+    if os.path.exists(args.destination) and os.path.samefile(args.source, args.destination):
+        print("pstlib: the copy would overwrite its source", file=sys.stderr)
+        return 2
     if os.path.exists(args.destination) and not args.force:
         print(f"pstlib: {args.destination} exists (use --force to replace it)", file=sys.stderr)
         return 2

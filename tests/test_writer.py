@@ -15,6 +15,7 @@ NDB-level layout (allocation maps, XXBLOCKs, file size) is in test_writer_ndb.py
 from __future__ import annotations
 
 import email
+import io
 import email.policy
 import random
 import re
@@ -44,6 +45,7 @@ from tests.writer_support import (
     all_messages,
     as_utc,
     check_store,
+    serious_problems,
     write_store,
 )
 
@@ -603,3 +605,37 @@ def test_all_generated_features_are_exercised() -> None:
     sizes = {len(a.data) for m in messages for a in m.attachments if a.data is not None}
     assert {0, HEAP_ITEM_LIMIT, HEAP_ITEM_LIMIT + 1, BLOCK_DATA, BLOCK_DATA + 1} <= sizes
     assert any(isinstance(a.data, StreamData) for m in messages for a in m.attachments)
+
+
+class _FailingStream(io.RawIOBase):
+    """A stream that hands out 100 KB and then fails, like a disk read error mid-attachment."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.sent >= 100_000:
+            raise OSError("read error")
+        n = min(len(buffer), 100_000 - self.sent)
+        buffer[:n] = bytes(n)
+        self.sent += n
+        return n
+
+
+def test_a_message_that_fails_halfway_leaves_no_trace(tmp_path: Path) -> None:
+    """Blocks written for a message whose attachment stream fails are rolled back: the store
+    still verifies clean (no unreferenced BBT entries) and holds the other messages."""
+    path = tmp_path / "partial.pst"
+    with pstlib.create(path) as w:
+        folder = w.root_folder.add_folder("F")
+        folder.add_message(subject="before")
+        with pytest.raises(OSError, match="read error"):
+            folder.add_message(subject="broken", attachments=[NewAttachment("x.bin", _FailingStream())])
+        folder.add_message(subject="after")
+    assert serious_problems(path) == []
+    with pstlib.open(path) as pst:
+        (copied,) = [f for f in pst.ipm_subtree.subfolders() if f.name == "F"]
+        assert [m.subject for m in copied.messages()] == ["before", "after"]

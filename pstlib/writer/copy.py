@@ -9,6 +9,7 @@ by folder path and NID, so a damaged store yields everything still readable.
 from __future__ import annotations
 
 import os
+import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,12 @@ ROW_COLUMNS = {0x67F2, 0x67F3}
 """PidTagLtpRowId and PidTagLtpRowVer: the table's own bookkeeping, rewritten by the writer."""
 ATTACH_DATA = P.PidTagAttachDataBinary
 ATTACH_EMBEDDED_MSG = 5
+MESSAGE_FLAGS = (P.PidTagMessageFlags << 16) | PropertyType.INTEGER32
+HAS_ATTACHMENTS = (P.PidTagHasAttachments << 16) | PropertyType.BOOLEAN
+MSGFLAG_HASATTACH = 0x10
+READ_WHOLE = 16 << 20
+"""Attachments up to this size are read before their message is written; larger ones are
+streamed, so damage found in one while writing skips its whole message."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,9 @@ class _Copier:
             self.names = {}
             report.skipped.append(Skipped("/", 0x61, "named property map", exc.message))
         self.unnamed: set[int] = set()
+        self.ipm_nid = pst.ipm_subtree.nid
+        self.copied_elsewhere = {self.ipm_nid, pst.store.search_root_nid}
+        """Folders copied in their own right: an OST's IPM subtree sits under "Root - Mailbox"."""
 
     def properties(self, source: PropertyContext | Row, where: tuple[str, int], skip: set[int] = frozenset()) -> dict[PropertyKey, bytes]:
         """Every stored value of a PC or row, as raw bytes, keyed for the new store."""
@@ -118,20 +128,31 @@ class _Copier:
                 self.report.attachments += 1
             except PSTError as exc:
                 self.skip((path, a.nid), "attachment", exc.message)
+        properties = self.properties(m.properties, where)
+        if listed and not attachments:  # all skipped: say so, as the attachment table is gone
+            flags = properties.get(MESSAGE_FLAGS)
+            if flags is not None:
+                properties[MESSAGE_FLAGS] = struct.pack("<I", struct.unpack("<I", flags)[0] & ~MSGFLAG_HASATTACH)
+            properties.pop(HAS_ATTACHMENTS, None)
         return NewMessage(
             is_read=m.is_read,
-            properties=self.properties(m.properties, where),
+            properties=properties,
             recipients=recipients,
             attachments=attachments,
             raw=True,
         )
 
     def attachment(self, a: Attachment, path: str) -> NewAttachment:
-        props = self.properties(a.properties, (path, a.nid), {ATTACH_DATA})
+        pc = a.properties
+        props = self.properties(pc, (path, a.nid), {ATTACH_DATA})
         if a.method == ATTACH_EMBEDDED_MSG and a.message is not None:
             return NewAttachment(message=self.message(a.message, path), properties=props, raw=True)
-        data = a.read() if ATTACH_DATA in a.properties else None
-        return NewAttachment(data=data, properties=props, raw=True)
+        if ATTACH_DATA not in pc:
+            return NewAttachment(properties=props, raw=True)
+        ole = pc.type_of(ATTACH_DATA) == PropertyType.OBJECT
+        # Read now, so damage skips only this attachment; stream what is too big to hold.
+        data = a.read() if a.size <= READ_WHOLE else a.open()
+        return NewAttachment(data=data, properties=props, raw=True, ole=ole)
 
     def folder(self, source: Folder, target: FolderWriter) -> None:
         self.report.folders += 1
@@ -150,15 +171,23 @@ class _Copier:
             return
         for child in children:
             try:
-                if child.is_search_folder:
+                if child.is_search_folder or child.nid in self.copied_elsewhere:
                     continue
-                if child.nid == self.pst.store.deleted_items_nid:
+                if self._is_wastebasket(child, source):
                     into = self.writer.deleted_items
                 else:
                     into = target.add_folder(child.name, child.container_class)
                 self.folder(child, into)
             except PSTError as exc:
                 self.skip((child.path if hasattr(child, "path") else source.path, child.nid), "folder", exc.message)
+
+    def _is_wastebasket(self, folder: Folder, parent: Folder) -> bool:
+        """The store names its wastebasket; OSTs do not, so there it is the IPM subtree's
+        child with the writer's name for it (no second "Deleted Items" beside the first)."""
+        named = self.pst.store.deleted_items_nid
+        if named is not None:
+            return folder.nid == named
+        return parent.nid == self.ipm_nid and folder.name == self.writer.deleted_items.name
 
     def _messages(self, source: Folder) -> Iterator[tuple[Message, bool]]:
         for associated, listing in ((False, source.messages), (True, source.associated_messages)):
@@ -188,11 +217,9 @@ def copy(
         store = pst.store
         with create(dst, crypt, store.display_name or "Personal Folders") as writer:
             copier = _Copier(pst, writer, report, progress)
-            ipm = pst.ipm_subtree
-            copier.folder(ipm, writer.root_folder)
-            search_root = store.search_root_nid
+            copier.folder(pst.ipm_subtree, writer.root_folder)
             for child in pst.root_folder.subfolders():
-                if child.nid in (ipm.nid, search_root) or child.is_search_folder:
+                if child.nid in copier.copied_elsewhere or child.is_search_folder:
                     continue
                 copier.folder(child, writer.add_root_folder(child.name, child.container_class))
             for prop_id in sorted(copier.unnamed):

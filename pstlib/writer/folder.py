@@ -54,7 +54,12 @@ class FolderWriter:
         """Write a ``NewMessage`` (to the associated contents when ``associated``); its NID."""
         ndb = self._store.ndb
         nid = ndb.new_nid(NIDType.ASSOC_MESSAGE if associated else NIDType.NORMAL_MESSAGE)
-        bid_data, bid_sub, props = self._store.messages.write(message, nid)
+        mark = ndb.mark()
+        try:
+            bid_data, bid_sub, props = self._store.messages.write(message, nid)
+        except BaseException:
+            ndb.rollback(mark)  # a stream that failed halfway leaves no unreferenced blocks
+            raise
         ndb.add_node(nid, bid_data, bid_sub, self.nid)
         keep = _ASSOC_TAGS if associated else _CONTENTS_TAGS
         row = {tag: value for tag, value in props.items() if tag in keep and not isinstance(value, InSubnode)}

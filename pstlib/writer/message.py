@@ -64,6 +64,8 @@ class NewAttachment:
     properties: Mapping[PropertyKey, Any] = field(default_factory=dict)
     raw: bool = False
     """Write ``properties`` and the data only (a copy), not the ones derived from the fields."""
+    ole: bool = False
+    """``data`` is an OLE object (method 6): stored as PtypObject in a subnode, not as PtypBinary."""
 
 
 @dataclass
@@ -249,7 +251,11 @@ class MessageWriter:
                 put(tag_of(P.PidTagAttachLongFilename, T.STRING), a.filename)
                 put(tag_of(P.PidTagDisplayName, T.STRING), a.filename)
             value, size = self._attachment_data(a.data, subnodes)
-            props[tag_of(P.PidTagAttachDataBinary, T.BINARY)] = value
+            if a.ole:  # PtypObject: (NID, size) of a subnode, even for a small object
+                object_nid = value.nid if isinstance(value, InSubnode) else subnodes.add_value(value)
+                props[tag_of(P.PidTagAttachDataBinary, T.OBJECT)] = struct.pack("<II", object_nid, size)
+            else:
+                props[tag_of(P.PidTagAttachDataBinary, T.BINARY)] = value
         for key, value in a.properties.items():
             put(key, value)
         props.setdefault(tag_of(P.PidTagAttachSize, T.INTEGER32), struct.pack("<I", min(size, 0x7FFFFFFF)))

@@ -199,6 +199,16 @@ class NDBWriter:
         body = _TREE_HEAD.pack(0x02, 1, len(leaves), 0) + array("Q", [v for e in leaves for v in e]).tobytes()
         return self.add_block(body, internal=True)
 
+    def mark(self) -> int:
+        """A point to ``rollback()`` to: the blocks written so far."""
+        return len(self._bbt[0])
+
+    def rollback(self, mark: int) -> None:
+        """Forget the blocks written since ``mark`` (an object that failed halfway): out of
+        the BBT, their space is left unallocated in the AMaps."""
+        for column in self._bbt:
+            del column[mark:]
+
     # Nodes ---------------------------------------------------------------------------
 
     def new_nid(self, node_type: int) -> int:
