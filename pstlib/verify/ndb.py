@@ -16,6 +16,7 @@ import numpy as np
 from pstlib.errors import CRCMismatch, PSTError
 from pstlib.ndb import maps
 from pstlib.ndb.block import BID_INTERNAL, BID_RESERVED, block_trailer
+from pstlib.ndb.crc import crc32
 from pstlib.ndb.btree import btree_schema, parse_btpage
 from pstlib.ndb.datatree import BTYPE_DATA_TREE, parse_xblock
 from pstlib.ndb.format import UNICODE4K
@@ -77,11 +78,118 @@ class NDBCheck:
     # B-trees --------------------------------------------------------------------------
 
     def walk_trees(self) -> None:
-        """Both B-trees, page by page: trailers, levels, counts, key order and ranges."""
+        """Both B-trees, page by page: trailers, levels, counts, key order and ranges.
+
+        A level at a time through numpy first; only a tree where that finds
+        anything amiss is walked again page by page, to say exactly what and where.
+        """
         schema = btree_schema(self.ndb)
         root = self.header.root
-        self.nbt = self._walk(PTYPE_NBT, root.nbt, schema.nbtentry_dtype, "nid")
-        self.bbt = self._walk(PTYPE_BBT, root.bbt, schema.bbtentry_dtype, "BREF")
+        self.nbt = self._walk_levels(PTYPE_NBT, root.nbt, schema.nbtentry_dtype, "nid")
+        if self.nbt is None:
+            self.nbt = self._walk(PTYPE_NBT, root.nbt, schema.nbtentry_dtype, "nid")
+        self.bbt = self._walk_levels(PTYPE_BBT, root.bbt, schema.bbtentry_dtype, "BREF")
+        if self.bbt is None:
+            self.bbt = self._walk(PTYPE_BBT, root.bbt, schema.bbtentry_dtype, "BREF")
+
+    def _walk_levels(self, ptype: int, root: BRef, leaf_dtype: np.dtype, key: str) -> np.ndarray | None:
+        """A healthy tree's leaf entries, checking every page of a level at once; None at
+        the first thing that is not as a well-formed tree has it."""
+        ndb, schema = self.ndb, btree_schema(self.ndb)
+        size, span = self.size, ndb.page_size
+        page_dtype = numpy_dtype(schema.btpage)
+        as_pages = self.bytes[:size // span * span].reshape(-1, span)
+        ibs = np.array([root.ib], np.int64)
+        bids = np.array([root.bid], np.uint64)
+        lows = np.zeros(1, np.uint64)  # each page's key range [low, high), high unbounded where not bounded
+        highs = np.zeros(1, np.uint64)
+        bounded = np.zeros(1, bool)
+        level: int | None = None
+        offsets: list[np.ndarray] = []
+        page_bids: list[np.ndarray] = []
+        seen = 0
+        while True:
+            if (
+                len(ibs) == 0
+                or ibs.min() < 0
+                or ibs.max() + span > size
+                or np.any(ibs % span)
+                or len(np.unique(ibs)) != len(ibs)
+            ):
+                return None
+            seen += len(ibs)
+            if seen > self.size // span or (level is not None and level < 0):
+                return None
+            pages = as_pages[ibs // span]
+            fields = pages.view(page_dtype).ravel()
+            trailer, info = fields["pageTrailer"], fields["info"]
+            levels = info["cLevel"]
+            if level is None:
+                level = int(levels[0])
+            if (
+                np.any(trailer["ptype"] != ptype)
+                or np.any(trailer["ptypeRepeat"] != ptype)
+                or np.any(trailer["bid"].astype(np.uint64) != bids)
+                or np.any(levels != level)
+                or level > self.max_depth
+            ):
+                return None
+            signature = ibs.astype(np.uint64) ^ bids
+            signature = ((signature >> np.uint64(16)) ^ signature) & np.uint64(0xFFFF)
+            if np.any(trailer["wSig"] != signature):
+                return None
+            crc_size = ndb.page_crc_size
+            crcs = np.fromiter((crc32(page[:crc_size]) for page in pages), np.uint32, len(pages))
+            if np.any(crcs != trailer["dwCRC"]):
+                return None
+            dtype = leaf_dtype if level == 0 else schema.btentry_dtype
+            per_page = ndb.btree_entries_size // dtype.itemsize
+            counts = info["cEnt"].astype(np.int64)
+            if np.any(info["cbEnt"] != dtype.itemsize) or np.any(counts > info["cEntMax"]) or np.any(counts > per_page):
+                return None
+            entries = np.ascontiguousarray(pages[:, :per_page * dtype.itemsize]).view(dtype)
+            valid = np.arange(per_page)[None, :] < counts[:, None]
+            if level:
+                keys = entries["btkey"]
+            else:
+                keys = entries["nid"] if key == "nid" else entries["BREF"]["bid"]
+            keys = keys.astype(np.uint64)
+            if not ((keys[:, 1:] > keys[:, :-1]) | ~valid[:, 1:]).all():
+                return None
+            firsts = keys[:, 0]
+            lasts = keys[np.arange(len(keys)), np.maximum(counts - 1, 0)]
+            if np.any((counts > 0) & ((firsts < lows) | (bounded & (lasts >= highs)))):
+                return None
+            offsets.append(ibs)
+            page_bids.append(bids)
+            chosen = entries[valid]
+            if level == 0:
+                leaves = chosen
+                break
+            child_keys = chosen["btkey"].astype(np.uint64)
+            parent_of = np.repeat(np.arange(len(ibs)), counts)
+            last_in_page = np.append(parent_of[1:] != parent_of[:-1], True)
+            next_keys = np.append(child_keys[1:], np.uint64(0))
+            highs = np.where(last_in_page, highs[parent_of], next_keys)
+            bounded = np.where(last_in_page, bounded[parent_of], True)
+            lows = child_keys
+            ibs = chosen["BREF"]["ib"].astype(np.int64)
+            bids = chosen["BREF"]["bid"].astype(np.uint64)
+            level -= 1
+        all_keys = leaves[key] if key == "nid" else leaves[key]["bid"]
+        if len(all_keys) > 1 and not np.all(all_keys[1:] > all_keys[:-1]):
+            return None
+        eof = self.header.root.file_eof
+        every = np.concatenate(offsets)
+        if np.any(every + span > eof):
+            return None
+        self.page_offsets.extend(every.tolist())
+        self.page_bids.extend(np.concatenate(page_bids).tolist())
+        self.report.stats.pages += len(every)
+        self.report.stats.bytes_read += len(every) * span
+        if ptype == PTYPE_NBT:
+            self.report.stats.nodes += len(leaves)
+        return _repack(leaves, leaf_dtype)
 
     def _walk(self, ptype: int, root: BRef, leaf_dtype: np.dtype, key: str) -> np.ndarray:
         name = "NBT" if ptype == PTYPE_NBT else "BBT"
@@ -289,7 +397,7 @@ class NDBCheck:
                 "error",
                 [(f"NBT entry's {field} names a block the BBT lacks", {"nid": int(nids[i]), "bid": int(refs[present][i])}) for i in missing],
             )
-            np.add.at(found, index[index >= 0], 1)
+            found += np.bincount(index[index >= 0], minlength=len(found))
 
         sizes = (bbt["cbInflated"] if self.ndb.name == UNICODE4K else bbt["cb"]).tolist()
         offsets = bbt["BREF"]["ib"].tolist()
@@ -425,7 +533,7 @@ class NDBCheck:
         if not trusted:
             return
         marked = np.concatenate(bitmaps)
-        used = np.zeros(len(marked) + 1, np.int64)
+
         starts = [*meta_pages, *self.page_offsets]
         lengths = [ndb.page_size] * len(starts)
         if hasattr(self, "_block_spans"):
@@ -435,9 +543,12 @@ class NDBCheck:
         starts_array = np.array(starts, np.int64)
         ends_array = starts_array + np.array(lengths, np.int64)
         keep = (starts_array >= first) & (ends_array <= first + len(marked) * unit)
-        np.add.at(used, (starts_array[keep] - first) // unit, 1)
-        np.add.at(used, -(-(ends_array[keep] - first) // unit), -1)
-        in_use = np.cumsum(used)[:-1] > 0
+        # +1 where a page or block starts, -1 past its end, summed: > 0 where something lives
+        size = len(marked) + 1
+        used = np.bincount((starts_array[keep] - first) // unit, minlength=size).astype(np.int32)
+        used -= np.bincount(-(-(ends_array[keep] - first) // unit), minlength=size).astype(np.int32)
+        np.cumsum(used, out=used)
+        in_use = used[:-1] > 0
         limit = (eof - first) // unit
         free_but_used = np.nonzero(in_use[:limit] & ~marked[:limit])[0]
         self.problems(
