@@ -42,25 +42,26 @@ class HeapWriter:
         self.client_signature = client_signature
         self.user_root = 0
         self._items: list[list[bytes]] = [[]]
-        self._used = [header_size(0)]
+        self._used = header_size(0)
+        """Bytes of the last block's header and items."""
 
     def allocate(self, data: bytes) -> int:
-        """Store ``data`` (at most 3,580 bytes) and return its HID."""
+        """Store ``data`` (bytes, at most 3,580 of them) and return its HID."""
         if len(data) > MAX_ITEM:
             raise WriterError(f"a heap item holds at most {MAX_ITEM} bytes, not {len(data)}")
         items = self._items[-1]
+        size = len(data)
         # the page map grows by one offset per item; keep 1 byte for aligning it
-        needed = self._used[-1] + len(data) + 1 + 4 + 2 * (len(items) + 2)
-        if needed > MAX_DATA or len(items) >= MAX_ITEMS_PER_BLOCK:
-            self._items.append([])
-            self._used.append(header_size(len(self._items) - 1))
-            items = self._items[-1]
-        items.append(bytes(data))
-        self._used[-1] += len(data)
-        block = len(self._items) - 1
-        if block > 0xFFFF:
-            raise WriterError("a heap holds at most 65,536 blocks")
-        return (block << 16) | (len(items) << 5)
+        if self._used + size + 2 * len(items) + 9 > MAX_DATA or len(items) >= MAX_ITEMS_PER_BLOCK:
+            block = len(self._items)
+            if block > 0xFFFF:
+                raise WriterError("a heap holds at most 65,536 blocks")
+            items = []
+            self._items.append(items)
+            self._used = header_size(block)
+        items.append(data)
+        self._used += size
+        return ((len(self._items) - 1) << 16) | (len(items) << 5)
 
     def set(self, hid: int, data: bytes) -> None:
         """Fill an allocation made earlier with bytes of the same size."""
@@ -87,20 +88,20 @@ class HeapWriter:
         blocks = []
         for index, ibhnpm, body in out:
             if index == 0:
-                fill = _pack_levels(levels[:8])[:4]
+                fill = _pack_levels(levels[:8], 4)
                 head = struct.pack("<HBBI", ibhnpm, HN_SIGNATURE, self.client_signature, self.user_root) + fill
             elif index % 128 == 8:
-                head = struct.pack("<H", ibhnpm) + _pack_levels(levels[index:index + 128])[:64]
+                head = struct.pack("<H", ibhnpm) + _pack_levels(levels[index:index + 128], 64)
             else:
                 head = struct.pack("<H", ibhnpm)
             blocks.append(head + body)
         return blocks
 
 
-def _pack_levels(levels: list[int]) -> bytes:
-    """Fill levels two to a byte, low nibble first, padded to a whole number of bytes."""
-    levels = levels + [0] * (len(levels) % 2) + [0] * 128
-    return bytes(levels[i] | (levels[i + 1] << 4) for i in range(0, len(levels), 2))
+def _pack_levels(levels: list[int], size: int) -> bytes:
+    """``size`` bytes of fill levels, two to a byte, low nibble first; absent blocks read 0."""
+    levels = levels[: 2 * size] + [0] * (2 * size - min(len(levels), 2 * size))
+    return bytes(low | (high << 4) for low, high in zip(levels[::2], levels[1::2]))
 
 
 BTH_HEADER_SIZE = 8

@@ -9,6 +9,7 @@ subnode, whole rows per block.
 from __future__ import annotations
 
 import struct
+from functools import lru_cache
 from collections.abc import Iterable, Mapping
 
 from pstlib.ltp.heap import CLIENT_SIG_TC
@@ -19,6 +20,7 @@ from pstlib.writer.ndb import MAX_DATA, NDBWriter
 from pstlib.writer.propertycontext import Subnodes, Value, place
 
 _TCINFO = struct.Struct("<BB4HIII")
+_HNID = struct.Struct("<I")
 ROW_ID = 0x67F20003
 ROW_VERSION = 0x67F30003
 
@@ -33,9 +35,11 @@ def cell_size(tag: int) -> int:
     return FIXED_SIZES[tag & 0xFFFF] if inline(tag) else 4
 
 
-def layout(tags: Iterable[int]) -> tuple[list[tuple[int, int, int, int]], list[int]]:
-    """(tag, ibData, cbData, iBit) per column, sorted by tag, and TCINFO's rgib."""
-    others = sorted(set(tags) - {ROW_ID, ROW_VERSION})
+@lru_cache(maxsize=256)
+def layout(tags: frozenset[int]) -> tuple[tuple[tuple[int, int, int, int], ...], tuple[int, ...]]:
+    """(tag, ibData, cbData, iBit) per column, sorted by tag, and TCINFO's rgib (cached:
+    most tables of a store share a handful of column sets)."""
+    others = sorted(tags - {ROW_ID, ROW_VERSION})
     ordered = [ROW_ID, ROW_VERSION, *sorted(others, key=lambda t: -cell_size(t))]
     columns, offset, rgib = [], 0, []
     for bit, tag in enumerate(ordered):
@@ -49,7 +53,7 @@ def layout(tags: Iterable[int]) -> tuple[list[tuple[int, int, int, int]], list[i
     while len(rgib) < 3:
         rgib.append(offset)
     rgib.append(offset + (len(ordered) + 7) // 8)
-    return sorted(columns), rgib
+    return tuple(sorted(columns)), tuple(rgib)
 
 
 def write_tc(
@@ -63,9 +67,13 @@ def write_tc(
     Values whose tag is not a column are left out, so callers pass whole
     property sets and the template decides.
     """
-    columns, rgib = layout(tags)
+    columns, rgib = layout(frozenset(tags))
+    # per column: where its cell goes, which bitmap byte and bit say it exists, inline or HNID
+    plan = [
+        (tag, offset, size, rgib[2] + bit // 8, 0x80 >> (bit % 8), inline(tag))
+        for tag, offset, size, bit in columns
+    ]
     row_size = rgib[3]
-    bitmap_at = rgib[2]
     heap = HeapWriter(CLIENT_SIG_TC)
     # Outlook's order, which some readers rely on: the row index's BTHHEADER, then TCINFO.
     hid_index = reserve_bth(heap)
@@ -76,15 +84,15 @@ def write_tc(
     for number, (row_id, values) in enumerate(rows):
         row = bytearray(row_size)
         cells = {ROW_ID: struct.pack("<I", row_id), ROW_VERSION: struct.pack("<I", number + 1), **values}
-        for tag, offset, size, bit in columns:
+        for tag, offset, size, bit_byte, bit_mask, fixed in plan:
             value = cells.get(tag)
             if value is None:
                 continue
-            if inline(tag):
+            if fixed:
                 row[offset:offset + size] = bytes(value)[:size].ljust(size, b"\0")
             else:
-                row[offset:offset + 4] = struct.pack("<I", place(heap, subnodes, value))
-            row[bitmap_at + bit // 8] |= 0x80 >> (bit % 8)
+                row[offset:offset + 4] = _HNID.pack(place(heap, subnodes, value))
+            row[bit_byte] |= bit_mask
         matrix += row
         index.append((row_id, struct.pack("<I", number)))
     write_bth(heap, hid_index, 4, 4, index)
