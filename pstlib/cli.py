@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pstlib
+import pstlib.messaging.message
 
 
 @dataclass(frozen=True)
@@ -48,12 +49,17 @@ def _configure_info(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-@command("info", "show a file's format and NDB counts", "pstlib info mail.pst", _configure_info)
+@command(
+    "info",
+    "show a file's format, encoding, password flag and counts",
+    "pstlib info --json mail.pst",
+    _configure_info,
+)
 def run_info(args: argparse.Namespace) -> int:
-    """Print the header facts and node/block counts of one file."""
+    """Print the header facts, node/block counts and folder/message counts of one file."""
     with pstlib.open(args.file) as pst:
         header = pst.header
-        facts = {
+        facts: dict[str, object] = {
             "file": args.file,
             "size": pst.size,
             "format": header.format,
@@ -63,13 +69,79 @@ def run_info(args: argparse.Namespace) -> int:
             "nodes": sum(1 for _ in pst.nodes()),
             "blocks": sum(1 for _ in pst.blocks()),
         }
+        try:  # the NDB facts stand even where the messaging layer is damaged
+            facts["display_name"] = pst.store.display_name
+            facts["password_protected"] = pst.store.is_password_protected
+            folders = list(pst.root_folder.walk())
+            facts["folders"] = len(folders)
+            facts["messages"] = sum(len(list(folder.messages())) for folder in folders if not folder.is_search_folder)
+        except pstlib.PSTError as exc:
+            facts["messaging_error"] = str(exc)
     if args.json:
         print(json.dumps(facts))
     else:
         width = max(map(len, facts))
         for key, value in facts.items():
             print(f"{key:<{width}}  {value}")
-    return 0
+    return 1 if "messaging_error" in facts else 0
+
+
+def _configure_ls(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="a PST or OST file")
+    parser.add_argument("path", nargs="?", default="/", help='a folder path, e.g. "/Top of Personal Folders/Inbox"')
+    parser.add_argument("--messages", action="store_true", help="one line per message: date, sender, subject, attachments")
+    parser.add_argument("--json", action="store_true", help="one JSON object per folder (and message), one per line")
+
+
+@command("ls", "list the folder tree with counts, and optionally the messages", 'pstlib ls mail.pst "/Top of Personal Folders" --messages', _configure_ls)
+def run_ls(args: argparse.Namespace) -> int:
+    """Exit 0, 1 if some folder or message could not be read, 2 if PATH names no folder."""
+    failed = 0
+    with pstlib.open(args.file) as pst:
+        wanted = args.path.rstrip("/") or "/"
+        start = next((folder for folder in pst.root_folder.walk() if folder.path == wanted), None)
+        if start is None:
+            print(f"pstlib: no folder {args.path!r} in {args.file}", file=sys.stderr)
+            return 2
+        depth0 = start.path.count("/") - (start.path == "/")
+        for folder in start.walk():
+            depth = folder.path.count("/") - (folder.path == "/") - depth0
+            try:
+                messages = list(folder.messages()) if args.messages else []
+                count, unread = folder.message_count, folder.unread_count
+            except pstlib.PSTError as exc:
+                failed += 1
+                print(f"pstlib: {folder.path}: {exc}", file=sys.stderr)
+                continue
+            if args.json:
+                print(json.dumps({"path": folder.path, "nid": folder.nid, "messages": count, "unread": unread}))
+            else:
+                print(f"{'  ' * depth}{folder.name or '/'}  ({count} messages, {unread} unread)")
+            for message in messages:
+                try:
+                    line = _message_line(message)
+                except pstlib.PSTError as exc:
+                    failed += 1
+                    print(f"pstlib: {folder.path}: message 0x{message.nid:X}: {exc}", file=sys.stderr)
+                    continue
+                if args.json:
+                    print(json.dumps({"folder": folder.path, **line}))
+                else:
+                    print(f"{'  ' * (depth + 1)}{line['date'] or '-':<19}  {line['sender'] or '-':<30.30}  {line['subject'] or ''}  [{line['attachments']}]")
+    return 1 if failed else 0
+
+
+def _message_line(message: pstlib.messaging.message.Message) -> dict[str, object]:
+    """The facts ``ls --messages`` shows for one message."""
+    when = message.delivery_time or message.submit_time
+    sender = message.sender_name or message.sender_email
+    return {
+        "nid": message.nid,
+        "date": when.strftime("%Y-%m-%d %H:%M:%S") if when else None,
+        "sender": sender,
+        "subject": message.subject,
+        "attachments": len(message.attachments),
+    }
 
 
 def _configure_verify(parser: argparse.ArgumentParser) -> None:
@@ -173,6 +245,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
+    except BrokenPipeError:  # piped into head: the reader has all it wants
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - so the interpreter's flush at exit is quiet
+        return 0
     except OSError as exc:
         print(f"pstlib: {exc}", file=sys.stderr)
         return 2

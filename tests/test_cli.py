@@ -45,3 +45,33 @@ def test_verify_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
     report = json.loads(capsys.readouterr().out)
     assert report["consistent"] is True
     assert main(["verify", "--quick", str(corpus_path("aspose-net__AddingBulkMessagesWithImprovedPerformance.pst"))]) == 1
+
+
+SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "sample.pst"
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m pstlib ARGS`` as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "pstlib", *args], capture_output=True, text=True, check=False)
+
+
+def test_info_counts_folders_and_messages_of_the_sample() -> None:
+    result = run_cli("info", "--json", str(SAMPLE))
+    assert result.returncode == 0
+    facts = json.loads(result.stdout)
+    assert (facts["format"], facts["kind"], facts["crypt"]) == ("unicode", "pst", "permute")
+    assert (facts["folders"], facts["messages"], facts["password_protected"]) == (11, 11, False)
+
+
+def test_ls_lists_the_tree_and_the_messages() -> None:
+    result = run_cli("ls", str(SAMPLE), "/Top of Personal Folders/Inbox", "--messages")
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Inbox  (4 messages, 1 unread)"
+    assert any("Welcome to the sample store  [0]" in line for line in lines)
+    assert any(line.startswith("  Projekte – 2024  (1 messages, 1 unread)") for line in lines)
+    as_json = [json.loads(line) for line in run_cli("ls", "--json", str(SAMPLE)).stdout.splitlines()]
+    assert [row["path"] for row in as_json][:3] == ["/", "/Top of Personal Folders", "/Top of Personal Folders/Deleted Items"]
+    assert sum(row["messages"] for row in as_json) == 11
+    missing = run_cli("ls", str(SAMPLE), "/No such folder")
+    assert (missing.returncode, missing.stdout) == (2, "")
