@@ -130,6 +130,8 @@ _SCALARS: dict[int, tuple[struct.Struct, Callable[[Any], Any]]] = {
     PropertyType.INTEGER64: (struct.Struct("<q"), int),
     PropertyType.TIME: (struct.Struct("<Q"), filetime),
 }
+SCALAR_STRUCTS: dict[int, struct.Struct] = {ptype: packed for ptype, (packed, _) in _SCALARS.items()}
+"""How each fixed-size scalar type is stored (the writer packs with the same)."""
 
 
 def _scalar(ptype: int, raw: bytes) -> Any:

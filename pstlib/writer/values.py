@@ -10,22 +10,11 @@ from decimal import Decimal
 from typing import Any
 
 from pstlib.errors import WriterError
-from pstlib.ltp.proptypes import FIXED_SIZES, MULTIPLE, PropertyType
+from pstlib.ltp.proptypes import FIXED_SIZES, MULTIPLE, SCALAR_STRUCTS, PropertyType
 
 _FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=timezone.utc)
 _OLE_EPOCH = datetime(1899, 12, 30, tzinfo=timezone.utc)
-_PACKED = {
-    PropertyType.INTEGER16: struct.Struct("<h"),
-    PropertyType.INTEGER32: struct.Struct("<i"),
-    PropertyType.FLOATING32: struct.Struct("<f"),
-    PropertyType.FLOATING64: struct.Struct("<d"),
-    PropertyType.CURRENCY: struct.Struct("<q"),
-    PropertyType.FLOATING_TIME: struct.Struct("<d"),
-    PropertyType.ERROR_CODE: struct.Struct("<I"),
-    PropertyType.BOOLEAN: struct.Struct("<B"),
-    PropertyType.INTEGER64: struct.Struct("<q"),
-    PropertyType.TIME: struct.Struct("<Q"),
-}
+
 
 
 def tag_of(prop_id: int, ptype: int) -> int:
@@ -68,7 +57,7 @@ def _scalar(ptype: int, value: Any) -> bytes:
         value = _signed(ptype, int(value))
     elif ptype == PropertyType.BOOLEAN:
         value = 1 if value else 0
-    return _PACKED[ptype].pack(value)
+    return SCALAR_STRUCTS[ptype].pack(value)
 
 
 def _string(value: str | bytes) -> bytes:
@@ -87,7 +76,7 @@ def encode_value(ptype: int, value: Any) -> bytes:
             PropertyType.STRING,
         ):
             return bytes(value)
-        if ptype in _PACKED or ptype == PropertyType.GUID:
+        if ptype in SCALAR_STRUCTS or ptype == PropertyType.GUID:
             return _scalar(ptype, value)
         if ptype == PropertyType.STRING:
             return _string(value)
