@@ -75,3 +75,30 @@ def test_ls_lists_the_tree_and_the_messages() -> None:
     assert sum(row["messages"] for row in as_json) == 11
     missing = run_cli("ls", str(SAMPLE), "/No such folder")
     assert (missing.returncode, missing.stdout) == (2, "")
+
+
+def test_export_and_attachments_subcommands(tmp_path: Path) -> None:
+    """Each export format and the attachment dump, as a user runs them, on the sample store."""
+    for to, wanted in (("eml", "*.eml"), ("mbox", "*.mbox"), ("json", "messages.jsonl")):
+        out = tmp_path / to
+        result = run_cli("export", str(SAMPLE), "--to", to, "--out", str(out), "--json")
+        assert result.returncode == 0, result.stderr
+        summary = json.loads(result.stdout)
+        assert (summary["messages"], summary["failed"]) == (11, [])
+        assert list(out.rglob(wanted))
+    assert len(list((tmp_path / "eml").rglob("*.eml"))) == 11
+    again = run_cli("export", str(SAMPLE), "--to", "eml", "--out", str(tmp_path / "eml"))
+    assert again.returncode == 2 and "not empty" in again.stderr
+    inbox = run_cli("export", str(SAMPLE), "--to", "eml", "--out", str(tmp_path / "inbox"),
+                    "--folder", "/Top of Personal Folders/Inbox")
+    assert inbox.returncode == 0
+    assert len(list((tmp_path / "inbox").rglob("*.eml"))) == 5  # the Inbox and its subfolder
+    attachments = run_cli("attachments", str(SAMPLE), "--out", str(tmp_path / "att"), "--json")
+    assert attachments.returncode == 0
+    assert json.loads(attachments.stdout)["attachments"] == sum(1 for p in (tmp_path / "att").rglob("*") if p.is_file())
+
+
+def test_verify_subcommand_as_a_user_runs_it() -> None:
+    result = run_cli("verify", str(SAMPLE))
+    assert result.returncode == 0
+    assert "consistent" in result.stdout
