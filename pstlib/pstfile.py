@@ -87,6 +87,8 @@ class PSTFile:
 
     def read_at(self, offset: int, size: int) -> bytes:
         """Exactly ``size`` bytes at ``offset``; ``NDBError`` if the file ends first."""
+        if self._file.closed:
+            raise PSTError("the file is closed: folders, messages and nodes of a closed PSTFile cannot be read")
         if offset < 0 or size < 0 or offset + size > self.size:
             raise NDBError(
                 f"{size} bytes at offset 0x{offset:X} run past the end of the"

@@ -230,3 +230,35 @@ def test_table_and_property_limits() -> None:
                 pst.node(nid).table()
         with pytest.raises(pstlib.LimitExceeded, match="properties"):
             pst.node(0x21).properties()
+
+
+SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "sample.pst"
+
+
+def test_a_missing_subfolder_does_not_hide_its_siblings() -> None:
+    """A folder listed by its parent's hierarchy table but gone from the NBT fails where it is
+    used; the folders listed after it are still there."""
+    from pstlib.messaging.folder import Folder
+
+    with pstlib.open(SAMPLE) as pst:
+        top = pst.ipm_subtree
+        names = [folder.name for folder in top.subfolders()]
+        victim = list(top.subfolders())[1].nid
+
+        def node_of(nid: int) -> pstlib.Node:
+            if nid == victim:
+                raise pstlib.NodeNotFound(f"node 0x{nid:X} is not in the NBT", nid=nid)
+            return pst.node(nid)
+
+        children = list(Folder(node_of, top.nid, "/").subfolders())
+        assert len(children) == len(names) > 2
+        with pytest.raises(pstlib.NodeNotFound):
+            children[1].name  # noqa: B018 - reading it is the test
+        assert [c.name for i, c in enumerate(children) if i != 1] == [n for i, n in enumerate(names) if i != 1]
+
+
+def test_objects_of_a_closed_file_raise_pst_errors() -> None:
+    with pstlib.open(SAMPLE) as pst:
+        folder = pst.ipm_subtree
+    with pytest.raises(pstlib.PSTError, match="closed"):
+        list(folder.subfolders())

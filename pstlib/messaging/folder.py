@@ -31,7 +31,12 @@ class Folder:
         self._node_of = node_of
         self.nid = nid
         self._parent_path = parent_path
-        self.node = node_of(nid)
+
+    @cached_property
+    def node(self) -> Node:
+        """The folder's node, looked up on first use: a folder listed but missing from the
+        NBT fails where it is used, not while its siblings are being listed."""
+        return self._node_of(self.nid)
 
     @cached_property
     def properties(self) -> PropertyContext:
