@@ -14,6 +14,8 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from tqdm import tqdm
+
 import pstlib
 import pstlib.messaging.message
 
@@ -186,9 +188,10 @@ def run_copy(args: argparse.Namespace) -> int:
         print(f"pstlib: {args.destination} exists (use --force to replace it)", file=sys.stderr)
         return 2
     args.file = args.source
-    counter = _Progress("messages") if sys.stderr.isatty() else None
-    report = pstlib.copy(args.source, args.destination, crypt=args.crypt, progress=counter)
-    if counter:
+    counter = _Progress(args.source)
+    try:
+        report = pstlib.copy(args.source, args.destination, crypt=args.crypt, progress=counter)
+    finally:
         counter.done()
     summary = {
         "source": args.source,
@@ -259,7 +262,7 @@ def run_attachments(args: argparse.Namespace) -> int:
 
 def _run_export(args: argparse.Namespace, job: Callable) -> int:
     """Open the store, run an export job with a progress counter on a terminal, report."""
-    counter = _Progress("messages") if sys.stderr.isatty() else None
+    counter = _Progress(args.file)
     try:
         with pstlib.open(args.file) as pst:
             report = job(pst, counter)
@@ -267,8 +270,7 @@ def _run_export(args: argparse.Namespace, job: Callable) -> int:
         print(f"pstlib: {args.file}: {exc}", file=sys.stderr)
         return 2
     finally:
-        if counter:
-            counter.done()
+        counter.done()
     summary = {
         "file": args.file,
         "out": args.out,
@@ -287,19 +289,29 @@ def _run_export(args: argparse.Namespace, job: Callable) -> int:
 
 
 class _Progress:
-    """A one-line counter on stderr, for terminals."""
+    """A tqdm bar on stderr when it is a terminal, counting messages; silent when piped."""
 
-    def __init__(self, unit: str) -> None:
-        self.unit = unit
-        self.count = 0
+    def __init__(self, source: str) -> None:
+        self.bar = None
+        if sys.stderr.isatty():
+            self.bar = tqdm(total=_message_total(source), unit="msg", file=sys.stderr, leave=False)
 
     def __call__(self, step: int) -> None:
-        self.count += step
-        if self.count % 50 == 0:
-            print(f"\r{self.count} {self.unit}", end="", file=sys.stderr, flush=True)
+        if self.bar is not None:
+            self.bar.update(step)
 
     def done(self) -> None:
-        print(f"\r{self.count} {self.unit}", file=sys.stderr)
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _message_total(source: str) -> int | None:
+    """Messages the store's folders say they hold (for the bar's total), or None if unknown."""
+    try:
+        with pstlib.open(source) as pst:
+            return sum(folder.message_count for folder in pst.root_folder.walk())
+    except pstlib.PSTError:
+        return None
 
 
 def build_parser() -> argparse.ArgumentParser:
