@@ -102,3 +102,12 @@ def test_verify_subcommand_as_a_user_runs_it() -> None:
     result = run_cli("verify", str(SAMPLE))
     assert result.returncode == 0
     assert "consistent" in result.stdout
+
+
+def test_copy_subcommand_on_the_sample(tmp_path: Path) -> None:
+    out = tmp_path / "copy.pst"
+    result = run_cli("copy", str(SAMPLE), str(out), "--json")
+    assert result.returncode == 0, result.stderr
+    assert (json.loads(result.stdout)["messages"], json.loads(result.stdout)["skipped"]) == (11, [])
+    assert run_cli("verify", str(out)).returncode == 0
+    assert run_cli("copy", str(SAMPLE), str(out)).returncode == 2  # exists, no --force
