@@ -168,7 +168,9 @@ def run_verify(args: argparse.Namespace) -> int:
 def _configure_copy(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("source", help="a PST or OST file to read")
     parser.add_argument("destination", help="the new Unicode PST to write")
-    parser.add_argument("--crypt", choices=("none", "permute", "cyclic"), default="permute")
+    parser.add_argument(
+        "--crypt", choices=("none", "permute", "cyclic"), default="permute", help="encoding of the new file (default permute)"
+    )
     parser.add_argument("--force", action="store_true", help="replace DESTINATION if it exists")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
 
@@ -231,7 +233,8 @@ def _export_options(parser: argparse.ArgumentParser) -> None:
     _configure_export,
 )
 def run_export(args: argparse.Namespace) -> int:
-    """Exit 0 when every message was written, 1 when some failed, 2 on unusable input or output."""
+    """Exit 0 when every message was written, 1 when some failed, 2 on unusable input or output
+    (and, with --strict, at the first item that cannot be read)."""
     from pstlib.export import export_store
 
     return _run_export(args, lambda pst, progress: export_store(
@@ -252,7 +255,8 @@ def _configure_attachments(parser: argparse.ArgumentParser) -> None:
     _configure_attachments,
 )
 def run_attachments(args: argparse.Namespace) -> int:
-    """Exit 0 when every attachment was saved, 1 when some failed, 2 on unusable input or output."""
+    """Exit 0 when every attachment was saved, 1 when some failed, 2 on unusable input or output
+    (and, with --strict, at the first item that cannot be read)."""
     from pstlib.export import export_attachments
 
     return _run_export(args, lambda pst, progress: export_attachments(
