@@ -17,7 +17,7 @@ from typing import Any
 import pstlib
 from pstlib.errors import PSTError
 from pstlib.ltp.propertycontext import PropertyContext
-from pstlib.ltp.proptypes import PropertyType
+from pstlib.ltp.proptypes import FIXED_SIZES, MULTIPLE, PropertyType, decode
 from pstlib.ltp.tablecontext import Row
 from pstlib.messaging.attachment import Attachment
 from pstlib.messaging.folder import Folder
@@ -92,6 +92,8 @@ class _Copier:
                     continue
                 try:
                     raw = source.raw(prop_id, ptype) if isinstance(source, PropertyContext) else source.raw(prop_id)
+                    if ptype in FIXED_SIZES or ptype & MULTIPLE:  # a value of the wrong size would not read back
+                        decode(ptype, raw)
                 except PSTError as exc:
                     self.skip(where, f"property 0x{prop_id:04X}", exc.message)
                     continue
@@ -129,11 +131,12 @@ class _Copier:
             except PSTError as exc:
                 self.skip((path, a.nid), "attachment", exc.message)
         properties = self.properties(m.properties, where)
-        if listed and not attachments:  # all skipped: say so, as the attachment table is gone
+        if not attachments:  # none copied (or none readable): the copy has no attachment table
             flags = properties.get(MESSAGE_FLAGS)
-            if flags is not None:
+            if flags is not None and struct.unpack("<I", flags)[0] & MSGFLAG_HASATTACH:
                 properties[MESSAGE_FLAGS] = struct.pack("<I", struct.unpack("<I", flags)[0] & ~MSGFLAG_HASATTACH)
-            properties.pop(HAS_ATTACHMENTS, None)
+            if properties.get(HAS_ATTACHMENTS, b"\0")[:1] != b"\0":
+                properties[HAS_ATTACHMENTS] = b"\0"
         return NewMessage(
             is_read=m.is_read,
             properties=properties,
