@@ -39,6 +39,27 @@ MSGFLAG_READ, MSGFLAG_UNSENT, MSGFLAG_HASATTACH = 0x01, 0x08, 0x10
 MAPI_MAILUSER, MAPI_ATTACH = 6, 7
 
 
+_INT32 = struct.Struct("<i")
+_RECIPIENT_TYPE = tag_of(P.PidTagRecipientType, T.INTEGER32)
+_DISPLAY_NAME = tag_of(P.PidTagDisplayName, T.STRING)
+_RECIPIENT_DISPLAY_NAME = tag_of(P.PidTagRecipientDisplayName, T.STRING)
+_EMAIL_ADDRESS = tag_of(P.PidTagEmailAddress, T.STRING)
+_ADDRESS_TYPE = tag_of(P.PidTagAddressType, T.STRING)
+_SMTP_ADDRESS = tag_of(P.PidTagSmtpAddress, T.STRING)
+_SEARCH_KEY = tag_of(P.PidTagSearchKey, T.BINARY)
+_ROW_ID = tag_of(P.PidTagRowid, T.INTEGER32)
+_RECIPIENT_CONSTANTS = {
+    tag_of(P.PidTagObjectType, T.INTEGER32): _INT32.pack(MAPI_MAILUSER),
+    tag_of(P.PidTagDisplayType, T.INTEGER32): _INT32.pack(0),
+    tag_of(P.PidTagResponsibility, T.BOOLEAN): b"\x01",
+    tag_of(P.PidTagSendRichInfo, T.BOOLEAN): b"\x00",
+}
+
+
+def _utf16(text: str) -> bytes:
+    return text.encode("utf-16-le", "surrogatepass")
+
+
 @dataclass
 class NewRecipient:
     """A recipient to write: ``kind`` is "to", "cc" or "bcc"."""
@@ -193,30 +214,30 @@ class MessageWriter:
         return props
 
     def _recipient_row(self, index: int, r: NewRecipient) -> tuple[int, dict[int, Value]]:
-        props: dict[int, Value] = {}
-        put = lambda key, value: self._put(props, key, value)  # noqa: E731
         if r.raw:
+            props: dict[int, Value] = {}
             for key, value in r.properties.items():
-                put(key, value)
+                self._put(props, key, value)
             return index, props
         kind = RECIPIENT_TYPES.get(r.kind)
         if kind is None:
             raise WriterError(f"recipient kind {r.kind!r} is not one of to, cc, bcc")
-        put(tag_of(P.PidTagRecipientType, T.INTEGER32), kind)
-        put(tag_of(P.PidTagDisplayName, T.STRING), r.name)
-        put(tag_of(P.PidTagRecipientDisplayName, T.STRING), r.name)
-        put(tag_of(P.PidTagEmailAddress, T.STRING), r.email)
-        put(tag_of(P.PidTagAddressType, T.STRING), r.address_type)
+        # the common case spelled out: a store's recipients are most of its properties
+        name, email = _utf16(r.name), _utf16(r.email)
+        props = {
+            **_RECIPIENT_CONSTANTS,
+            _RECIPIENT_TYPE: _INT32.pack(kind),
+            _DISPLAY_NAME: name,
+            _RECIPIENT_DISPLAY_NAME: name,
+            _EMAIL_ADDRESS: email,
+            _ADDRESS_TYPE: _utf16(r.address_type),
+            _SEARCH_KEY: f"{r.address_type}:{r.email}".upper().encode("utf-8", "replace") + b"\0",
+            _ROW_ID: _INT32.pack(index),
+        }
         if r.address_type.upper() == "SMTP":
-            put(tag_of(P.PidTagSmtpAddress, T.STRING), r.email)
-        put(tag_of(P.PidTagSearchKey, T.BINARY), f"{r.address_type}:{r.email}".upper().encode() + b"\0")
-        put(tag_of(P.PidTagObjectType, T.INTEGER32), MAPI_MAILUSER)
-        put(tag_of(P.PidTagDisplayType, T.INTEGER32), 0)
-        put(tag_of(P.PidTagResponsibility, T.BOOLEAN), True)
-        put(tag_of(P.PidTagSendRichInfo, T.BOOLEAN), False)
-        put(tag_of(P.PidTagRowid, T.INTEGER32), index)
+            props[_SMTP_ADDRESS] = email
         for key, value in r.properties.items():
-            put(key, value)
+            self._put(props, key, value)
         return index, props
 
     # Attachments ---------------------------------------------------------------------
