@@ -40,6 +40,38 @@ MAPI_MAILUSER, MAPI_ATTACH = 6, 7
 
 
 _INT32 = struct.Struct("<i")
+_SMTP = "SMTP".encode("utf-16-le")
+_MESSAGE_CLASS = tag_of(P.PidTagMessageClass, T.STRING)
+_SUBJECT = tag_of(P.PidTagSubject, T.STRING)
+_CONVERSATION_TOPIC = tag_of(P.PidTagConversationTopic, T.STRING)
+_MESSAGE_FLAGS = tag_of(P.PidTagMessageFlags, T.INTEGER32)
+_IMPORTANCE = tag_of(P.PidTagImportance, T.INTEGER32)
+_SENSITIVITY = tag_of(P.PidTagSensitivity, T.INTEGER32)
+_HAS_ATTACHMENTS = tag_of(P.PidTagHasAttachments, T.BOOLEAN)
+_DELIVERY_TIME = tag_of(P.PidTagMessageDeliveryTime, T.TIME)
+_SUBMIT_TIME = tag_of(P.PidTagClientSubmitTime, T.TIME)
+_CREATION_TIME = tag_of(P.PidTagCreationTime, T.TIME)
+_LAST_MODIFIED = tag_of(P.PidTagLastModificationTime, T.TIME)
+_SENDER_TAGS = tuple(
+    (tag_of(name, T.STRING), tag_of(email, T.STRING), tag_of(kind, T.STRING))
+    for name, email, kind in (
+        (P.PidTagSenderName, P.PidTagSenderEmailAddress, P.PidTagSenderAddressType),
+        (P.PidTagSentRepresentingName, P.PidTagSentRepresentingEmailAddress, P.PidTagSentRepresentingAddressType),
+    )
+)
+_SENDER_SMTP = tag_of(P.PidTagSenderSmtpAddress, T.STRING)
+_DISPLAY_TAGS = (
+    ("to", tag_of(P.PidTagDisplayTo, T.STRING)),
+    ("cc", tag_of(P.PidTagDisplayCc, T.STRING)),
+    ("bcc", tag_of(P.PidTagDisplayBcc, T.STRING)),
+)
+_BODY = tag_of(P.PidTagBody, T.STRING)
+_HTML = tag_of(P.PidTagHtml, T.BINARY)
+_INTERNET_CODEPAGE = tag_of(P.PidTagInternetCodepage, T.INTEGER32)
+_RTF_COMPRESSED = tag_of(P.PidTagRtfCompressed, T.BINARY)
+_RTF_IN_SYNC = tag_of(P.PidTagRtfInSync, T.BOOLEAN)
+_TRANSPORT_HEADERS = tag_of(P.PidTagTransportMessageHeaders, T.STRING)
+_MESSAGE_SIZE = tag_of(P.PidTagMessageSize, T.INTEGER32)
 _RECIPIENT_TYPE = tag_of(P.PidTagRecipientType, T.INTEGER32)
 _DISPLAY_NAME = tag_of(P.PidTagDisplayName, T.STRING)
 _RECIPIENT_DISPLAY_NAME = tag_of(P.PidTagRecipientDisplayName, T.STRING)
@@ -169,48 +201,55 @@ class MessageWriter:
 
     def _message_properties(self, m: NewMessage, recipients: list[NewRecipient]) -> dict[int, Value]:
         props: dict[int, Value] = {}
-        put = lambda key, value: self._put(props, key, value)  # noqa: E731
         if m.raw:
             for key, value in m.properties.items():
-                put(key, value)
+                self._put(props, key, value)
             return props
         flags = (MSGFLAG_READ if m.is_read else 0) | (MSGFLAG_HASATTACH if m.attachments else 0)
-        put(tag_of(P.PidTagMessageClass, T.STRING), m.message_class)
-        put(tag_of(P.PidTagSubject, T.STRING), m.subject)
-        put(tag_of(P.PidTagConversationTopic, T.STRING), m.subject)
-        put(tag_of(P.PidTagMessageFlags, T.INTEGER32), flags)
-        put(tag_of(P.PidTagImportance, T.INTEGER32), m.importance)
-        put(tag_of(P.PidTagSensitivity, T.INTEGER32), 0)
-        put(tag_of(P.PidTagHasAttachments, T.BOOLEAN), bool(m.attachments))
-        put(tag_of(P.PidTagMessageDeliveryTime, T.TIME), m.delivery_time)
-        put(tag_of(P.PidTagClientSubmitTime, T.TIME), m.submit_time)
-        put(tag_of(P.PidTagCreationTime, T.TIME), m.creation_time or m.delivery_time)
-        put(tag_of(P.PidTagLastModificationTime, T.TIME), m.last_modified or m.delivery_time)
+        subject = _utf16(m.subject)
+        props[_MESSAGE_CLASS] = _utf16(m.message_class)
+        props[_SUBJECT] = subject
+        props[_CONVERSATION_TOPIC] = subject
+        props[_MESSAGE_FLAGS] = _INT32.pack(flags)
+        props[_IMPORTANCE] = encode_value(T.INTEGER32, m.importance)
+        props[_SENSITIVITY] = _INT32.pack(0)
+        props[_HAS_ATTACHMENTS] = b"\x01" if m.attachments else b"\x00"
+        for tag, when in (
+            (_DELIVERY_TIME, m.delivery_time),
+            (_SUBMIT_TIME, m.submit_time),
+            (_CREATION_TIME, m.creation_time or m.delivery_time),
+            (_LAST_MODIFIED, m.last_modified or m.delivery_time),
+        ):
+            if when is not None:
+                props[tag] = encode_value(T.TIME, when)
         if m.sender_name is not None or m.sender_email is not None:
-            for name_id, email_id, type_id in (
-                (P.PidTagSenderName, P.PidTagSenderEmailAddress, P.PidTagSenderAddressType),
-                (P.PidTagSentRepresentingName, P.PidTagSentRepresentingEmailAddress, P.PidTagSentRepresentingAddressType),
-            ):
-                put(tag_of(name_id, T.STRING), m.sender_name or m.sender_email)
-                put(tag_of(email_id, T.STRING), m.sender_email)
-                put(tag_of(type_id, T.STRING), "SMTP" if m.sender_email else None)
-            put(tag_of(P.PidTagSenderSmtpAddress, T.STRING), m.sender_email)
-        for kind, prop_id in (("to", P.PidTagDisplayTo), ("cc", P.PidTagDisplayCc), ("bcc", P.PidTagDisplayBcc)):
-            put(tag_of(prop_id, T.STRING), "; ".join(r.name for r in recipients if r.kind == kind))
-        put(tag_of(P.PidTagBody, T.STRING), m.body)
+            shown = m.sender_name or m.sender_email
+            for name_tag, email_tag, type_tag in _SENDER_TAGS:
+                if shown is not None:
+                    props[name_tag] = _utf16(shown)
+                if m.sender_email is not None:
+                    props[email_tag] = _utf16(m.sender_email)
+                if m.sender_email:
+                    props[type_tag] = _SMTP
+            if m.sender_email is not None:
+                props[_SENDER_SMTP] = _utf16(m.sender_email)
+        for kind, tag in _DISPLAY_TAGS:
+            props[tag] = _utf16("; ".join(r.name for r in recipients if r.kind == kind))
+        if m.body is not None:
+            props[_BODY] = _utf16(m.body)
         if m.html_body is not None:
-            html = m.html_body.encode("utf-8") if isinstance(m.html_body, str) else m.html_body
-            put(tag_of(P.PidTagHtml, T.BINARY), html)
+            props[_HTML] = m.html_body.encode("utf-8") if isinstance(m.html_body, str) else bytes(m.html_body)
             if isinstance(m.html_body, str):
-                put(tag_of(P.PidTagInternetCodepage, T.INTEGER32), 65001)
+                props[_INTERNET_CODEPAGE] = _INT32.pack(65001)
         if m.rtf_body is not None:
-            put(tag_of(P.PidTagRtfCompressed, T.BINARY), compress_rtf(m.rtf_body))
-            put(tag_of(P.PidTagRtfInSync, T.BOOLEAN), True)
-        put(tag_of(P.PidTagTransportMessageHeaders, T.STRING), m.internet_headers)
+            props[_RTF_COMPRESSED] = compress_rtf(m.rtf_body)
+            props[_RTF_IN_SYNC] = b"\x01"
+        if m.internet_headers is not None:
+            props[_TRANSPORT_HEADERS] = _utf16(m.internet_headers)
         for key, value in m.properties.items():
-            put(key, value)
+            self._put(props, key, value)
         size = sum(len(v) if isinstance(v, bytes) else 0 for v in props.values())
-        props.setdefault(tag_of(P.PidTagMessageSize, T.INTEGER32), struct.pack("<I", min(size, 0x7FFFFFFF)))
+        props.setdefault(_MESSAGE_SIZE, struct.pack("<I", min(size, 0x7FFFFFFF)))
         return props
 
     def _recipient_row(self, index: int, r: NewRecipient) -> tuple[int, dict[int, Value]]:
