@@ -27,6 +27,8 @@ from pstlib.ndb.subnode import BTYPE_SUBNODE_TREE, parse_subnode_block
 from pstlib.verify.report import Report
 
 MAX_LISTED = 20
+ALLOCATION_CHUNK = 64
+"""AMap intervals compared at once (16 MB of file in 512-byte-page files)."""
 """Problems of one kind listed one by one; the rest are summarised in one more."""
 
 
@@ -516,24 +518,17 @@ class NDBCheck:
         if root.amap_last != amap_offsets[-1]:
             self.problem("amap-last", "error", f"ROOT ibAMapLast is 0x{root.amap_last:X}, the last AMap page is at 0x{amap_offsets[-1]:X}", offset=root.amap_last)
         trusted = self.header.root.amap_valid in (1, 2)
-        bitmaps: list[np.ndarray] = []
+        amap_valid: list[bool] = []
         meta_pages = []
-        for k, ib in enumerate(amap_offsets):
+        for k in range(len(amap_offsets)):
             for page_ib, ptype in maps.map_pages(ndb, k):
                 meta_pages.append(page_ib)
                 valid = self._check_map_page(page_ib, ptype)
-                if ptype != PTYPE_AMAP:
-                    continue
-                if valid:
-                    page = self.bytes[ib + padding:ib + ndb.page_crc_size]
-                    bitmaps.append(np.unpackbits(page).astype(bool))
-                else:
-                    bitmaps.append(np.ones(bits_per_page, bool))
+                if ptype == PTYPE_AMAP:
+                    amap_valid.append(valid)
         self._check_dlist()
         if not trusted:
             return
-        marked = np.concatenate(bitmaps)
-
         starts = [*meta_pages, *self.page_offsets]
         lengths = [ndb.page_size] * len(starts)
         if hasattr(self, "_block_spans"):
@@ -542,26 +537,44 @@ class NDBCheck:
             lengths += spans.tolist()
         starts_array = np.array(starts, np.int64)
         ends_array = starts_array + np.array(lengths, np.int64)
-        keep = (starts_array >= first) & (ends_array <= first + len(marked) * unit)
-        # +1 where a page or block starts, -1 past its end, summed: > 0 where something lives
-        size = len(marked) + 1
-        used = np.bincount((starts_array[keep] - first) // unit, minlength=size).astype(np.int32)
-        used -= np.bincount(-(-(ends_array[keep] - first) // unit), minlength=size).astype(np.int32)
-        np.cumsum(used, out=used)
-        in_use = used[:-1] > 0
-        limit = (eof - first) // unit
-        free_but_used = np.nonzero(in_use[:limit] & ~marked[:limit])[0]
-        self.problems(
-            "amap-free-but-used",
-            "error",
-            [("the AMap marks this space free, but a page or block lives there: a writer would overwrite it", {"offset": first + int(u) * unit}) for u in free_but_used],
-        )
-        leaked = int((marked[:limit] & ~in_use[:limit]).sum()) * unit
+        order = np.argsort(starts_array, kind="stable")
+        starts_array, ends_array = starts_array[order], ends_array[order]
+        longest = int((ends_array - starts_array).max()) if len(starts_array) else 0
+        limit = (eof - first) // unit  # units the AMaps cover up to the end of the file
+        as_pages = self.bytes[: self.size // ndb.page_size * ndb.page_size].reshape(-1, ndb.page_size)
+        free_but_used: list[int] = []
+        clashes = leaked = free = 0
+        # A chunk of intervals at a time: the comparison needs a few MB whatever the file size.
+        for k0 in range(0, len(amap_offsets), ALLOCATION_CHUNK):
+            k1 = min(k0 + ALLOCATION_CHUNK, len(amap_offsets))
+            lo, hi = k0 * bits_per_page, min(k1 * bits_per_page, limit)
+            if lo >= hi:
+                break
+            bodies = as_pages[np.array(amap_offsets[k0:k1]) // ndb.page_size, padding:ndb.page_crc_size].copy()
+            bodies[~np.array(amap_valid[k0:k1])] = 0xFF  # an unreadable AMap claims nothing free
+            marked = np.unpackbits(bodies, axis=1).reshape(-1).view(bool)[: hi - lo]
+            low_byte, high_byte = first + lo * unit, first + hi * unit
+            a, b = np.searchsorted(starts_array, [low_byte - longest, high_byte])
+            chunk_starts = np.clip(starts_array[a:b], low_byte, high_byte)
+            chunk_ends = np.clip(ends_array[a:b], low_byte, high_byte)
+            keep = chunk_ends > chunk_starts
+            # +1 where a page or block starts, -1 past its end, summed: > 0 where something lives
+            used = np.bincount((chunk_starts[keep] - low_byte) // unit, minlength=hi - lo + 1)
+            used -= np.bincount(-(-(chunk_ends[keep] - low_byte) // unit), minlength=hi - lo + 1)
+            in_use = np.cumsum(used)[:-1] > 0
+            clash = np.nonzero(in_use & ~marked)[0]
+            clashes += len(clash)
+            free_but_used += (lo + clash[:MAX_LISTED]).tolist()
+            leaked += int((marked & ~in_use).sum())
+            free += int((~marked).sum())
+        for u in free_but_used[:MAX_LISTED]:
+            self.problem("amap-free-but-used", "error", "the AMap marks this space free, but a page or block lives there: a writer would overwrite it", offset=first + u * unit)
+        if clashes > MAX_LISTED:
+            self.problem("amap-free-but-used", "error", f"... and {clashes - MAX_LISTED} more like these")
         if leaked and self.complete:
-            self.problem("amap-leak", "info", f"{leaked} bytes are marked allocated but hold no page or block the trees reach")
-        free = int((~marked[:limit]).sum()) * unit
-        if free != root.amap_free:
-            self.problem("amap-free-total", "warning", f"ROOT cbAMapFree is {root.amap_free}, the AMaps mark {free} bytes free")
+            self.problem("amap-leak", "info", f"{leaked * unit} bytes are marked allocated but hold no page or block the trees reach")
+        if free * unit != root.amap_free:
+            self.problem("amap-free-total", "warning", f"ROOT cbAMapFree is {root.amap_free}, the AMaps mark {free * unit} bytes free")
 
     def _check_dlist(self) -> None:
         """The density list at 0x4200 is optional ([MS-PST] 2.2.2.7.4); one that is there must check out."""
