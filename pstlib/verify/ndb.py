@@ -407,10 +407,12 @@ class NDBCheck:
         referenced: list[int] = []
         xblock_totals: dict[int, int] = {}
         xxblocks: list[tuple[dict[str, int], int, list[int]]] = []
+        all_bids = bbt["BREF"]["bid"].tolist()
+        stored = bbt["cb"].tolist()
         for i in np.nonzero((bbt["BREF"]["bid"] & BID_INTERNAL) != 0)[0].tolist():
-            bid = int(bbt["BREF"]["bid"][i])
+            bid = all_bids[i]
             where = {"bid": bid, "offset": offsets[i]}
-            data = self._decoded(i)
+            data = self._decoded(offsets[i], stored[i], sizes[i], bid)
             if data is None:
                 continue
             try:
@@ -487,18 +489,16 @@ class NDBCheck:
             return entries["bid"].tolist()
         raise PSTError(f"internal block has btype {data[0] if data else None}, neither a data nor a subnode tree", bid=bid)
 
-    def _decoded(self, index: int) -> bytes | None:
+    def _decoded(self, ib: int, cb: int, inflated: int, bid: int) -> bytes | None:
         """An internal block's bytes from the map (never encoded; inflated in 4K files)."""
-        bbt = self.bbt
-        ib, cb = int(bbt["BREF"]["ib"][index]), int(bbt["cb"][index])
         if ib + cb > self.size:
             return None
         data = bytes(self.data[ib:ib + cb])
-        if self.ndb.name == UNICODE4K and int(bbt["cbInflated"][index]) != cb:
+        if inflated != cb:
             try:
                 data = zlib.decompress(data)
             except zlib.error as exc:
-                self.problem("block-inflate", "error", f"compressed block does not inflate: {exc}", offset=ib, bid=int(bbt["BREF"]["bid"][index]))
+                self.problem("block-inflate", "error", f"compressed block does not inflate: {exc}", offset=ib, bid=bid)
                 return None
         return data
 
