@@ -233,8 +233,8 @@ def _export_options(parser: argparse.ArgumentParser) -> None:
     _configure_export,
 )
 def run_export(args: argparse.Namespace) -> int:
-    """Exit 0 when every message was written, 1 when some failed, 2 on unusable input or output
-    (and, with --strict, at the first item that cannot be read)."""
+    """Exit 0 when every message was written, 1 when some failed (with --strict, at the first),
+    2 on unusable input or output."""
     from pstlib.export import export_store
 
     return _run_export(args, lambda pst, progress: export_store(
@@ -255,8 +255,8 @@ def _configure_attachments(parser: argparse.ArgumentParser) -> None:
     _configure_attachments,
 )
 def run_attachments(args: argparse.Namespace) -> int:
-    """Exit 0 when every attachment was saved, 1 when some failed, 2 on unusable input or output
-    (and, with --strict, at the first item that cannot be read)."""
+    """Exit 0 when every attachment was saved, 1 when some failed (with --strict, at the first),
+    2 on unusable input or output."""
     from pstlib.export import export_attachments
 
     return _run_export(args, lambda pst, progress: export_attachments(
@@ -266,11 +266,19 @@ def run_attachments(args: argparse.Namespace) -> int:
 
 def _run_export(args: argparse.Namespace, job: Callable) -> int:
     """Open the store, run an export job with a progress counter on a terminal, report."""
+    try:
+        pst = pstlib.open(args.file)
+    except pstlib.PSTError as exc:
+        print(f"pstlib: {args.file}: {exc}", file=sys.stderr)
+        return 2
     counter = _Progress(args.file)
     try:
-        with pstlib.open(args.file) as pst:
+        with pst:
             report = job(pst, counter)
-    except (pstlib.PSTError, FileExistsError, LookupError, ValueError, ImportError) as exc:
+    except pstlib.PSTError as exc:  # --strict: the first item that cannot be read ends the run
+        print(f"pstlib: {args.file}: {exc}", file=sys.stderr)
+        return 1
+    except (FileExistsError, LookupError, ValueError, ImportError) as exc:
         print(f"pstlib: {args.file}: {exc}", file=sys.stderr)
         return 2
     finally:

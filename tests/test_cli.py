@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import pstlib
 from pstlib.cli import COMMANDS, main
 from tests.conftest import corpus_path
 
@@ -111,3 +112,21 @@ def test_copy_subcommand_on_the_sample(tmp_path: Path) -> None:
     assert (json.loads(result.stdout)["messages"], json.loads(result.stdout)["skipped"]) == (11, [])
     assert run_cli("verify", str(out)).returncode == 0
     assert run_cli("copy", str(SAMPLE), str(out)).returncode == 2  # exists, no --force
+
+
+def test_strict_export_stops_with_status_1(tmp_path: Path) -> None:
+    """An unreadable item under --strict ends the run with 1 (the input itself was readable)."""
+    data = bytearray(SAMPLE.read_bytes())
+    with pstlib.open(bytes(data)) as pst:
+        (message,) = [m for f in pst.ipm_subtree.walk() for m in f.messages() if m.subject == "Quarterly figures (RTF)"]
+        (attachment,) = message.attachments
+        node = attachment.properties.value_node(0x3701) or attachment.node
+        bid, _ = node.data_block_location(0)
+        entry = pst.block_store.entry(bid)
+    data[entry.offset + 3] ^= 0xFF  # the block's CRC no longer matches
+    damaged = tmp_path / "damaged.pst"
+    damaged.write_bytes(bytes(data))
+    lenient = run_cli("attachments", str(damaged), "--out", str(tmp_path / "a"))
+    strict = run_cli("attachments", str(damaged), "--out", str(tmp_path / "b"), "--strict")
+    assert (lenient.returncode, strict.returncode) == (1, 1)
+    assert "failed attachment" in lenient.stdout and "CRC" in strict.stderr
