@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from tqdm import tqdm
 
@@ -195,21 +196,8 @@ def run_copy(args: argparse.Namespace) -> int:
         report = pstlib.copy(args.source, args.destination, crypt=args.crypt, progress=counter)
     finally:
         counter.done()
-    summary = {
-        "source": args.source,
-        "destination": args.destination,
-        "folders": report.folders,
-        "messages": report.messages,
-        "attachments": report.attachments,
-        "skipped": [vars(item) for item in report.skipped],
-    }
-    if args.json:
-        print(json.dumps(summary))
-    else:
-        print(f"{report.folders} folders, {report.messages} messages, {report.attachments} attachments copied")
-        for item in report.skipped:
-            print(f"skipped {item.what} (nid 0x{item.nid:X}) in {item.folder}: {item.reason}")
-    return 0 if report.complete else 1
+    where = {"source": args.source, "destination": args.destination}
+    return _report(report, report.skipped, where, ("skipped", "copied"), args.json)
 
 
 def _configure_export(parser: argparse.ArgumentParser) -> None:
@@ -283,21 +271,21 @@ def _run_export(args: argparse.Namespace, job: Callable) -> int:
         return 2
     finally:
         counter.done()
-    summary = {
-        "file": args.file,
-        "out": args.out,
-        "folders": report.folders,
-        "messages": report.messages,
-        "attachments": report.attachments,
-        "failed": [vars(item) for item in report.failed],
-    }
-    if args.json:
-        print(json.dumps(summary))
+    where = {"file": args.file, "out": args.out}
+    return _report(report, report.failed, where, ("failed", f"written to {args.out}"), args.json)
+
+
+def _report(report: Any, items: list, where: dict[str, str], words: tuple[str, str], as_json: bool) -> int:
+    """Print a copy or export report (counts, then each item left out); 0 if none was, else 1."""
+    left_out, done = words
+    if as_json:
+        counts = {"folders": report.folders, "messages": report.messages, "attachments": report.attachments}
+        print(json.dumps({**where, **counts, left_out: [vars(item) for item in items]}))
     else:
-        print(f"{report.folders} folders, {report.messages} messages, {report.attachments} attachments written to {args.out}")
-        for item in report.failed:
-            print(f"failed {item.what} (nid 0x{item.nid:X}) in {item.folder}: {item.reason}")
-    return 0 if report.complete else 1
+        print(f"{report.folders} folders, {report.messages} messages, {report.attachments} attachments {done}")
+        for item in items:
+            print(f"{left_out} {item.what} (nid 0x{item.nid:X}) in {item.folder}: {item.reason}")
+    return 1 if items else 0
 
 
 class _Progress:
