@@ -197,14 +197,15 @@ def test_readpst_mail_counts(name: str, tmp_path: Path) -> None:
     is not compared.  Both files hold only IPM.Note messages.
     """
     path = corpus_path(name)
-    (tmp_path / "readpst").mkdir()
-    subprocess.run(
-        ["readpst", "-q", "-e", "-o", str(tmp_path / "readpst"), str(path)],
-        check=True,
-        capture_output=True,
-    )
-    (top,) = (tmp_path / "readpst").iterdir()
-    theirs = collections.Counter(str(p.parent.relative_to(top)) for p in _files(top, ".eml"))
+    # readpst now and then leaves out a folder's last EML (enron's Personal/47.eml in about
+    # 1 run of 25, measured): take the most it writes per folder over three runs.
+    theirs: collections.Counter[str] = collections.Counter()
+    for run in range(3):
+        out = tmp_path / f"readpst{run}"
+        out.mkdir()
+        subprocess.run(["readpst", "-q", "-e", "-o", str(out), str(path)], check=True, capture_output=True)
+        (top,) = out.iterdir()
+        theirs |= collections.Counter(str(p.parent.relative_to(top)) for p in _files(top, ".eml"))
     with pstlib.open(path) as pst:
         ipm = pst.ipm_subtree
         assert {m.message_class for f in ipm.walk() for m in f.messages()} == {"IPM.Note"}
