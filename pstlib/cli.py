@@ -314,6 +314,70 @@ def _message_total(source: str) -> int | None:
         return None
 
 
+def _configure_recover(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="a PST or OST file")
+    parser.add_argument("--out", help="write the recovered messages into this new PST")
+    parser.add_argument("--everywhere", action="store_true", help="scan the whole file, not only the space the AMaps call free")
+    parser.add_argument("--crypt", choices=("none", "permute", "cyclic"), default="permute", help="encoding of the new file (default permute)")
+    parser.add_argument("--force", action="store_true", help="replace --out if it exists")
+    parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
+
+
+@command(
+    "recover",
+    "find messages the folder tree no longer reaches (orphaned, deleted) and save them into a new PST",
+    "pstlib recover damaged.pst --out recovered.pst",
+    _configure_recover,
+)
+def run_recover(args: argparse.Namespace) -> int:
+    """Exit 0 when the scan ran (whatever it found), 1 when a recovered message could not be
+    written, 2 on usage errors and files that cannot be opened."""
+    from pstlib.recovery import describe, recover_to
+
+    if args.out is None and not args.json:
+        print("pstlib: give --out RECOVERED.pst, --json, or both", file=sys.stderr)
+        return 2
+    if args.out and os.path.exists(args.out):
+        if os.path.samefile(args.file, args.out):
+            print("pstlib: the recovered store would overwrite its source", file=sys.stderr)
+            return 2
+        if not args.force:
+            print(f"pstlib: {args.out} exists (use --force to replace it)", file=sys.stderr)
+            return 2
+    bar = tqdm(total=os.path.getsize(args.file), unit="B", unit_scale=True, file=sys.stderr, leave=False) if sys.stderr.isatty() else None
+    progress = bar.update if bar is not None else None
+    try:
+        if args.out:
+            report = recover_to(args.file, args.out, everywhere=args.everywhere, crypt=args.crypt, progress=progress)
+            items, stats, skipped = report.items, report.stats, report.skipped
+        else:
+            with pstlib.open(args.file) as pst:
+                recovery = pst.recover(args.everywhere, progress)
+                items, stats, skipped = [describe(item) for item in recovery], recovery.stats, []
+    except (pstlib.PSTError, OSError) as exc:
+        print(f"pstlib: {args.file}: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.json:
+        scan = {"scope": stats.scope, "bytes_scanned": stats.bytes_scanned, "pages_found": stats.pages_found, "blocks_found": stats.blocks_found}
+        candidates = [{"nid": nid, "reason": reason} for nid, reason in stats.skipped]
+        print(json.dumps({"file": args.file, "out": args.out, "scan": scan, "items": items, "candidates_skipped": candidates, "skipped": [vars(s) for s in skipped]}))
+    else:
+        complete = sum(item["complete"] for item in items)
+        print(f"{len(items)} messages recovered ({complete} complete, {len(items) - complete} partial)"
+              f" from {stats.bytes_scanned} bytes of {'free space' if stats.scope == 'free' else 'the whole file'};"
+              f" {len(stats.skipped)} candidates could not be rebuilt")
+        for item in items:
+            state = "complete" if item["complete"] else "partial"
+            older = ", older version" if item["superseded"] else ""
+            print(f"{item['source']} 0x{item['nid']:X} ({state}{older}) in {item['folder_hint'] or '?'}: {item['subject']!r}")
+        for part in skipped:
+            print(f"skipped {part.what} (nid 0x{part.nid:X}) in {part.folder}: {part.reason}")
+    return 1 if skipped else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with one sub-parser per registered command."""
     parser = argparse.ArgumentParser(prog="pstlib", description=pstlib.__doc__)

@@ -10,10 +10,10 @@ import builtins
 import io
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cached_property
 from itertools import islice
-from typing import BinaryIO, NamedTuple
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 from pstlib.errors import MessagingError, NDBError, NodeNotFound, PSTError
 from pstlib.limits import Limits
@@ -27,6 +27,9 @@ from pstlib.ndb.btree import BTree
 from pstlib.ndb.header import HEADER_READ_SIZE, Header, read_header
 from pstlib.ndb.nid import NID_MESSAGE_STORE, NID_NAME_TO_ID_MAP, NID_ROOT_FOLDER, NIDType, nid_type
 from pstlib.ndb.page import PTYPE_BBT, PTYPE_NBT
+
+if TYPE_CHECKING:
+    from pstlib.recovery import Recovery
 
 CODEPAGE_PROBES = 16
 """Messages ``default_codepage`` looks at for a code page hint."""
@@ -209,6 +212,18 @@ class PSTFile:
     def read_block(self, bid: int) -> bytes:
         """One block's decoded bytes (decrypted, and inflated in 4K-page files)."""
         return self.block_store.read(bid)
+
+    def recover(self, everywhere: bool = False, progress: Callable[[int], None] | None = None) -> Recovery:
+        """Messages the folder tree does not reach: orphaned nodes, and deleted ones still in the file.
+
+        Iterate the result for ``RecoveredItem``s; its ``stats`` say what was
+        scanned and skipped.  The scan covers the space the AMaps call free,
+        or the whole file when ``everywhere`` is set or the AMaps cannot be
+        trusted.  ``progress`` is called with the bytes of each window scanned.
+        """
+        from pstlib.recovery import recover
+
+        return recover(self, everywhere, progress)
 
     def close(self) -> None:
         """Close the file if pstlib opened it (a caller's file object stays open) and drop

@@ -256,10 +256,15 @@ class BTree:
 
     def leaf_pages(self) -> Iterator[np.ndarray]:
         """Every leaf page's entries, in key order, each page visited once."""
+        for _, entries in self.leaves():
+            yield entries
+
+    def leaves(self) -> Iterator[tuple[BRef, np.ndarray]]:
+        """Every leaf page's reference and entries, in key order, each page visited once."""
         seen: set[int] = set()
         last_key = -1
 
-        def walk(ref: BRef, expected_level: int | None, depth: int) -> Iterator[np.ndarray]:
+        def walk(ref: BRef, expected_level: int | None, depth: int) -> Iterator[tuple[BRef, np.ndarray]]:
             nonlocal last_key
             if ref.ib in seen:
                 raise PageError(
@@ -278,10 +283,24 @@ class BTree:
             if page.level == 0:
                 if len(page.keys):
                     last_key = int(page.keys[-1])
-                yield page.entries
+                yield ref, page.entries
                 return
             refs = page.entries["BREF"]
             for bid, ib in zip(refs["bid"].tolist(), refs["ib"].tolist()):
                 yield from walk(BRef(bid, ib), page.level - 1, depth + 1)
 
         yield from walk(self._root, None, 0)
+
+
+def leaf_slack(ndb: Format, page: bytes, ptype: int) -> np.ndarray:
+    """The slots of a checked leaf page between cEnt and cEntMax, parsed as entries.
+
+    Writers remove an entry by moving the later ones down and lowering cEnt,
+    so these slots often still hold entries of nodes or blocks since removed.
+    """
+    schema = btree_schema(ndb)
+    cent, cent_max, cbent = _info_format(ndb).unpack_from(page, ndb.btree_entries_size)[:3]
+    dtype = schema.nbtentry_dtype if ptype == PTYPE_NBT else schema.bbtentry_dtype
+    dtype = _entry_dtype(dtype, max(cbent, dtype.itemsize))
+    count = min(cent_max, ndb.btree_entries_size // dtype.itemsize)
+    return np.frombuffer(page, dtype, count=count)[cent:].copy() if count > cent else np.empty(0, dtype)

@@ -10,8 +10,13 @@ files (libpff's notes) keep only AMaps, at 0x22000 every 4072 * 8 * 512 bytes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
+
+from pstlib.errors import PSTError
 from pstlib.ndb.format import ANSI, UNICODE, UNICODE4K, Format
-from pstlib.ndb.page import PTYPE_AMAP, PTYPE_FMAP, PTYPE_FPMAP, PTYPE_PMAP
+from pstlib.ndb.page import PTYPE_AMAP, PTYPE_FMAP, PTYPE_FPMAP, PTYPE_PMAP, check_page
 
 FIRST_AMAP = {ANSI: 0x4400, UNICODE: 0x4400, UNICODE4K: 0x22000}
 AMAP_UNIT = {ANSI: 64, UNICODE: 64, UNICODE4K: 512}
@@ -51,3 +56,32 @@ def map_pages(ndb: Format, k: int) -> list[tuple[int, int]]:
             kinds.append(PTYPE_FPMAP)
     start = interval_start(ndb, k)
     return [(start + i * ndb.page_size, ptype) for i, ptype in enumerate(kinds)]
+
+
+def free_ranges(read: Callable[[int, int], bytes], ndb: Format, eof: int) -> list[tuple[int, int]] | None:
+    """(start, end) byte ranges the AMaps mark free, up to ``eof``; None if any AMap is unreadable.
+
+    An AMap whose trailer or CRC fails cannot say what is free, so callers
+    then look at the whole file instead.
+    """
+    unit, padding = AMAP_UNIT[ndb.name], AMAP_PADDING[ndb.name]
+    ranges: list[tuple[int, int]] = []
+    for k in range((max(eof - FIRST_AMAP[ndb.name], 0) + interval_size(ndb) - 1) // interval_size(ndb)):
+        start = interval_start(ndb, k)
+        try:
+            page = read(start, ndb.page_size)
+            check_page(ndb, page, start, PTYPE_AMAP, None)
+        except PSTError:
+            return None
+        bits = np.unpackbits(np.frombuffer(page, np.uint8, ndb.page_crc_size - padding, padding))
+        bits = bits[: max(0, (eof - start) // unit)]
+        # +1 where a free run starts, -1 where it ends
+        edges = np.diff(np.concatenate(([1], bits, [1])).astype(np.int8))
+        runs = zip(np.nonzero(edges == -1)[0].tolist(), np.nonzero(edges == 1)[0].tolist())
+        for first, last in runs:
+            begin, end = start + first * unit, start + last * unit
+            if ranges and ranges[-1][1] == begin:
+                ranges[-1] = (ranges[-1][0], end)
+            else:
+                ranges.append((begin, end))
+    return ranges

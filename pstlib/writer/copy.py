@@ -64,7 +64,9 @@ class CopyReport:
         return not self.skipped
 
 
-class _Copier:
+class Copier:
+    """Turns what a store reads into the writer's ``NewMessage``s, noting what it skips."""
+
     def __init__(self, pst: PSTFile, writer: PSTWriter, report: CopyReport, progress: Callable[[int], None] | None) -> None:
         self.pst = pst
         self.writer = writer
@@ -76,8 +78,8 @@ class _Copier:
             self.names = {}
             report.skipped.append(Skipped("/", 0x61, "named property map", exc.message))
         self.unnamed: set[int] = set()
-        self.ipm_nid = pst.ipm_subtree.nid
-        self.copied_elsewhere = {self.ipm_nid, pst.store.search_root_nid}
+        self.ipm_nid = 0
+        self.copied_elsewhere: set[int] = set()
         """Folders copied in their own right: an OST's IPM subtree sits under "Root - Mailbox"."""
 
     def properties(self, source: PropertyContext | Row, where: tuple[str, int], skip: set[int] = frozenset()) -> dict[PropertyKey, bytes]:
@@ -219,7 +221,9 @@ def copy(
     with pstlib.open(src) as pst:
         store = pst.store
         with create(dst, crypt, store.display_name or "Personal Folders") as writer:
-            copier = _Copier(pst, writer, report, progress)
+            copier = Copier(pst, writer, report, progress)
+            copier.ipm_nid = pst.ipm_subtree.nid
+            copier.copied_elsewhere = {copier.ipm_nid, store.search_root_nid}
             copier.folder(pst.ipm_subtree, writer.root_folder)
             for child in pst.root_folder.subfolders():
                 if child.nid in copier.copied_elsewhere or child.is_search_folder:

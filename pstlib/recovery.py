@@ -1,0 +1,452 @@
+"""Items the folder tree no longer shows: orphaned nodes and deleted ones still in the file.
+
+Two sources, both reported as ``RecoveredItem``:
+
+- orphan: a message node in the NBT that no folder's contents table lists;
+- unallocated: a message whose NBT entry survives only in an old NBT leaf
+  page outside the live tree (Outlook writes pages and blocks anew on every
+  change and frees the old ones), rebuilt from blocks found through the live
+  BBT, old BBT leaf pages, or their own trailers (``pstlib.ndb.carve``).
+
+By default the scan covers the space the AMaps call free; when the AMaps are
+unreadable or not valid, or with ``everywhere=True``, it covers the whole file.
+A candidate whose blocks are gone or overwritten is skipped and counted.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from pstlib.errors import PSTError
+from pstlib.ltp.node import Node
+from pstlib.messaging import values
+from pstlib.messaging.folder import Folder, escape_name
+from pstlib.messaging.message import Message
+from pstlib.ndb.block import BBTEntry
+from pstlib.ndb.carve import CarvedBlock, CarvedBlockStore, CarvedPage, carve
+from pstlib.ndb.format import UNICODE4K
+from pstlib.ndb.maps import free_ranges
+from pstlib.ndb.nid import NID_ROOT_FOLDER, NIDType, nid_type
+from pstlib.ndb.page import PTYPE_NBT
+from pstlib.pstfile import open as pstlib_open
+from pstlib.tags import PropertyId
+from pstlib.writer import WriterError
+from pstlib.writer.copy import Copier, CopyReport, Skipped
+from pstlib.writer.folder import FolderWriter
+from pstlib.writer.store import create
+
+if TYPE_CHECKING:
+    from pstlib.pstfile import PSTFile
+
+MESSAGE_TYPES = (NIDType.NORMAL_MESSAGE, NIDType.ASSOC_MESSAGE)
+FOLDER_TYPES = (NIDType.NORMAL_FOLDER, NIDType.SEARCH_FOLDER)
+RECOVERED_STORE_NAME = "Recovered Items"
+RECOVERED_FOLDER = "Recovered Items"
+NO_FOLDER = "(no folder)"
+MAX_HINT_DEPTH = 32
+"""Parents followed through deleted folders when naming a recovered item's folder."""
+
+
+@dataclass(frozen=True)
+class RecoveredItem:
+    """A message found outside the folder tree, and how much of it survives."""
+
+    source: str
+    """``"orphan"`` (in the NBT, listed by no folder) or ``"unallocated"`` (from freed space)."""
+    nid: int
+    offset: int | None
+    """File offset of the NBT page holding its entry (unallocated), or of its data block (orphan)."""
+    message: Message
+    folder_hint: str | None
+    """Path of its parent folder where that folder is known (live, or itself recovered)."""
+    parent_nid: int
+    complete: bool
+    """Whether every block of the message and of its subnodes was found intact."""
+    superseded: bool = False
+    """An older version of a message the store still holds under the same NID."""
+
+    @property
+    def associated(self) -> bool:
+        """An associated (hidden) message: a view, rule or form rather than an item."""
+        return nid_type(self.nid) == NIDType.ASSOC_MESSAGE
+
+
+@dataclass
+class RecoveryStats:
+    """What a recovery looked at and what it had to leave."""
+
+    scope: str = ""
+    """``"free"`` (space the AMaps call free) or ``"file"`` (the whole file)."""
+    bytes_scanned: int = 0
+    pages_found: int = 0
+    blocks_found: int = 0
+    orphans: int = 0
+    recovered: int = 0
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+    """(nid, reason) of each candidate that could not be rebuilt."""
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    nid: int
+    bid_data: int
+    bid_sub: int
+    parent: int
+    offset: int
+    page_bid: int
+
+
+class Recovery:
+    """``pst.recover()``: iterate for the items; ``stats`` fills in as it goes."""
+
+    def __init__(
+        self, pst: PSTFile, everywhere: bool = False, progress: Callable[[int], None] | None = None
+    ) -> None:
+        self._pst = pst
+        self._everywhere = everywhere
+        self._progress = progress
+        self.stats = RecoveryStats()
+
+    def ranges(self) -> list[tuple[int, int]]:
+        """The byte ranges the scan covers (and sets ``stats.scope``)."""
+        pst = self._pst
+        header = pst.header
+        eof = min(header.root.file_eof, pst.size)
+        found = None
+        if not self._everywhere and header.root.amap_valid in (1, 2):
+            found = free_ranges(pst.read_at, header.ndb, eof)
+        self.stats.scope = "file" if found is None else "free"
+        if found is None:
+            return [(0, pst.size)]
+        # Live leaf pages too: the slots past their cEnt keep entries since removed.
+        for tree in (pst.nbt, pst.bbt):
+            try:
+                found += [(ref.ib, ref.ib + header.ndb.page_size) for ref, _ in tree.leaves()]
+            except PSTError:
+                pass
+        return sorted(found)
+
+    def __iter__(self) -> Iterator[RecoveredItem]:
+        pst = self._pst
+        live = {entry.nid: entry for entry in _live_nodes(pst, self.stats)}
+        paths, listed = _reachable(pst)
+        yield from self._orphans(live, paths, listed)
+        pages: list[CarvedPage] = []
+        found: dict[int, tuple[BBTEntry, int]] = {}
+        for item in carve(pst.read_at, pst.header.ndb, self.ranges(), self._progress_bytes):
+            if isinstance(item, CarvedBlock):
+                self.stats.blocks_found += 1
+                found[item.bid] = (BBTEntry(item.bid, item.offset, item.size, 0), item.inflated)
+            else:
+                self.stats.pages_found += 1
+                pages.append(item)
+        for page in pages:  # old BBT pages name blocks that may lie where the scan did not look
+            if page.ptype != PTYPE_NBT:
+                _add_bbt_entries(page, found, pst.header.ndb.name == UNICODE4K)
+        store = CarvedBlockStore(pst.block_store, found)
+        candidates = _candidates(pages, live)
+        yield from self._unallocated(candidates, store, paths, live)
+
+    def _progress_bytes(self, count: int) -> None:
+        self.stats.bytes_scanned += count
+        if self._progress:
+            self._progress(count)
+
+    def _orphans(
+        self, live: dict, paths: dict[int, str], listed: set[int]
+    ) -> Iterator[RecoveredItem]:
+        pst = self._pst
+        for nid, entry in live.items():
+            if nid_type(nid) not in MESSAGE_TYPES or nid in listed:
+                continue
+            try:
+                node = pst.node(nid)
+                message = Message(node)
+                message.properties  # noqa: B018  (an unreadable PC makes no message)
+                offset = pst.block_store.entry(entry.bid_data).offset
+            except PSTError as exc:
+                self.stats.skipped.append((nid, exc.message))
+                continue
+            self.stats.orphans += 1
+            yield RecoveredItem(
+                "orphan",
+                nid,
+                offset,
+                message,
+                paths.get(entry.nid_parent),
+                entry.nid_parent,
+                _complete(node),
+            )
+
+    def _unallocated(
+        self,
+        candidates: dict[int, list[_Candidate]],
+        store: CarvedBlockStore,
+        paths: dict[int, str],
+        live: dict,
+    ) -> Iterator[RecoveredItem]:
+        pst = self._pst
+        hints = _Hints(paths, candidates, store, pst)
+        for nid, versions in sorted(candidates.items()):
+            if nid_type(nid) not in MESSAGE_TYPES:
+                continue
+            for version in versions:
+                node = Node(
+                    store, pst.limits, nid, version.bid_data, version.bid_sub, version.parent
+                )
+                try:
+                    message = Message(node)
+                    message.properties  # noqa: B018
+                except PSTError as exc:
+                    self.stats.skipped.append((nid, exc.message))
+                    continue
+                self.stats.recovered += 1
+                hint = hints.path(version.parent)
+                yield RecoveredItem(
+                    "unallocated",
+                    nid,
+                    version.offset,
+                    message,
+                    hint,
+                    version.parent,
+                    _complete(node, store.damaged),
+                    nid in live,
+                )
+
+
+def _live_nodes(pst: PSTFile, stats: RecoveryStats) -> Iterator:
+    """The live NBT's entries, as far as its pages can be read."""
+    try:
+        yield from pst.nodes()
+    except PSTError as exc:
+        stats.skipped.append(
+            (0, f"the NBT is damaged, orphans past this point are missed: {exc.message}")
+        )
+
+
+def _reachable(pst: PSTFile) -> tuple[dict[int, str], set[int]]:
+    """Paths of the folders the hierarchy reaches, and every message NID a folder table lists."""
+    paths: dict[int, str] = {}
+    listed: set[int] = set()
+    stack = [Folder(pst.node, NID_ROOT_FOLDER, None)]
+    while stack:
+        folder = stack.pop()
+        if folder.nid in paths:
+            continue
+        try:
+            paths[folder.nid] = folder.path
+        except PSTError:
+            continue
+        for table in (
+            NIDType.CONTENTS_TABLE,
+            NIDType.ASSOC_CONTENTS_TABLE,
+            NIDType.SEARCH_CONTENTS_TABLE,
+        ):
+            try:
+                listed.update(folder._table_row_ids(table))
+            except PSTError:
+                pass
+        try:
+            stack.extend(folder.subfolders())
+        except PSTError:
+            pass
+    return paths, listed
+
+
+def _add_bbt_entries(
+    page: CarvedPage, found: dict[int, tuple[BBTEntry, int]], inflated: bool
+) -> None:
+    entries = np.concatenate((page.entries, page.slack))
+    bids = entries["BREF"]["bid"].tolist()
+    ibs = entries["BREF"]["ib"].tolist()
+    sizes = entries["cb"].tolist()
+    decoded = entries["cbInflated"].tolist() if inflated else sizes
+    for bid, ib, cb, full in zip(bids, ibs, sizes, decoded):
+        found.setdefault(bid, (BBTEntry(bid, ib, cb, 0), full))
+
+
+def _candidates(pages: list[CarvedPage], live: dict) -> dict[int, list[_Candidate]]:
+    """NBT entries from old pages that the live NBT does not hold, newest page first per NID.
+
+    A NID the live NBT still has, with other blocks, is an older version of
+    that item: Outlook rewrote it (a flag set, an attachment added) and freed
+    the old blocks.
+    """
+    seen: dict[int, dict[tuple[int, int], _Candidate]] = {}
+    for page in sorted((p for p in pages if p.ptype == PTYPE_NBT), key=lambda p: -p.bid):
+        entries = np.concatenate((page.entries, page.slack))
+        for nid, bid_data, bid_sub, parent in zip(
+            (entries["nid"] & 0xFFFFFFFF).tolist(),
+            entries["bidData"].tolist(),
+            entries["bidSub"].tolist(),
+            entries["nidParent"].tolist(),
+        ):
+            current = live.get(nid)
+            if bid_data == 0 or (
+                current is not None and (current.bid_data, current.bid_sub) == (bid_data, bid_sub)
+            ):
+                continue
+            versions = seen.setdefault(nid, {})
+            versions.setdefault(
+                (bid_data, bid_sub),
+                _Candidate(nid, bid_data, bid_sub, parent, page.offset, page.bid),
+            )
+    return {nid: list(versions.values()) for nid, versions in seen.items()}
+
+
+def _complete(node: Node, damaged: set[int] = frozenset()) -> bool:
+    """Whether every data block of the node and of all its subnodes reads and checks out."""
+    before = len(damaged)
+    try:
+        for each in (node, *node.walk_subnodes()):
+            for index in range(each.data_block_count):
+                each.read_data_block(index)
+    except PSTError:
+        return False
+    return len(damaged) == before and not (damaged & {node.bid_data, node.bid_sub})
+
+
+class _Hints:
+    """Folder paths for parent NIDs: live folders, and deleted ones rebuilt from old NBT pages."""
+
+    def __init__(
+        self,
+        paths: dict[int, str],
+        candidates: dict[int, list[_Candidate]],
+        store: CarvedBlockStore,
+        pst: PSTFile,
+    ) -> None:
+        self._paths = dict(paths)
+        self._candidates = candidates
+        self._store = store
+        self._pst = pst
+
+    def path(self, nid: int, depth: int = 0) -> str | None:
+        if nid in self._paths:
+            return self._paths[nid]
+        versions = self._candidates.get(nid)
+        if not versions or nid_type(nid) not in FOLDER_TYPES or depth > MAX_HINT_DEPTH:
+            return None
+        version = versions[0]
+        try:
+            node = Node(
+                self._store,
+                self._pst.limits,
+                nid,
+                version.bid_data,
+                version.bid_sub,
+                version.parent,
+            )
+            node.default_codepage = self._pst.default_codepage
+            name = (
+                values.text(node.properties(), PropertyId.PidTagDisplayName) or f"Folder 0x{nid:X}"
+            )
+        except PSTError:
+            name = f"Folder 0x{nid:X}"
+        parent = self.path(version.parent, depth + 1) if version.parent != nid else None
+        path = f"{(parent or '').rstrip('/')}/{escape_name(name)}"
+        self._paths[nid] = path
+        return path
+
+
+def recover(
+    pst: PSTFile, everywhere: bool = False, progress: Callable[[int], None] | None = None
+) -> Recovery:
+    """The messages of ``pst`` its folder tree does not reach; see ``PSTFile.recover``."""
+    return Recovery(pst, everywhere, progress)
+
+
+@dataclass
+class RecoveryReport:
+    """What ``recover_to`` found, wrote and left out."""
+
+    items: list[dict[str, Any]]
+    """One summary per recovered item (``describe``), with ``written`` set."""
+    stats: RecoveryStats
+    skipped: list[Skipped]
+    """Parts of recovered messages that could not be written (properties, attachments, ...)."""
+
+    @property
+    def written(self) -> int:
+        return sum(item["written"] for item in self.items)
+
+
+def describe(item: RecoveredItem) -> dict[str, Any]:
+    """A JSON-ready summary of a recovered item."""
+    message = item.message
+    try:
+        subject, message_class = message.subject, message.message_class
+    except PSTError:
+        subject = message_class = None
+    return {
+        "source": item.source,
+        "nid": item.nid,
+        "offset": item.offset,
+        "parent_nid": item.parent_nid,
+        "folder_hint": item.folder_hint,
+        "complete": item.complete,
+        "superseded": item.superseded,
+        "associated": item.associated,
+        "message_class": message_class,
+        "subject": subject,
+    }
+
+
+def recover_to(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    *,
+    everywhere: bool = False,
+    crypt: str = "permute",
+    progress: Callable[[int], None] | None = None,
+) -> RecoveryReport:
+    """Write every message ``recover()`` finds in ``src`` into a new PST at ``dst``.
+
+    They go under "Recovered Items" in the new store's top folder, in a
+    folder tree following each item's ``folder_hint`` ("(no folder)" where
+    there is none).  Raises ``PSTError`` only when ``src`` cannot be opened.
+    """
+    if os.path.exists(dst) and os.path.samefile(src, dst):
+        raise WriterError("the recovered store would overwrite its source")
+    copy_report = CopyReport()
+    items: list[dict[str, Any]] = []
+    with pstlib_open(src) as pst:
+        recovery = recover(pst, everywhere, progress)
+        with create(dst, crypt, RECOVERED_STORE_NAME) as writer:
+            copier = Copier(pst, writer, copy_report, None)
+            top = writer.root_folder.add_folder(RECOVERED_FOLDER)
+            folders: dict[tuple[str, ...], FolderWriter] = {(): top}
+            for item in recovery:
+                summary = describe(item)
+                target = _folder_for(folders, _hint_parts(item.folder_hint))
+                where = (item.folder_hint or NO_FOLDER, item.nid)
+                try:
+                    target.add(copier.message(item.message, where[0]), associated=item.associated)
+                    summary["written"] = True
+                except PSTError as exc:
+                    copier.skip(where, "message", exc.message)
+                    summary["written"] = False
+                items.append(summary)
+    return RecoveryReport(items, recovery.stats, copy_report.skipped)
+
+
+def _hint_parts(hint: str | None) -> tuple[str, ...]:
+    """A folder path split at its unescaped slashes, names unescaped."""
+    if not hint or hint == "/":
+        return (NO_FOLDER,)
+    parts = re.split(r"(?<!\\)/", hint.strip("/"))
+    return tuple(part.replace("\\/", "/") or NO_FOLDER for part in parts)
+
+
+def _folder_for(
+    folders: dict[tuple[str, ...], FolderWriter], parts: tuple[str, ...]
+) -> FolderWriter:
+    if parts not in folders:
+        folders[parts] = _folder_for(folders, parts[:-1]).add_folder(parts[-1])
+    return folders[parts]
