@@ -28,7 +28,7 @@ from pstlib.ltp.node import Node
 from pstlib.messaging import values
 from pstlib.messaging.folder import Folder, escape_name
 from pstlib.messaging.message import Message
-from pstlib.ndb.block import BBTEntry
+from pstlib.ndb.block import BID_RESERVED, BBTEntry, is_internal
 from pstlib.ndb.carve import CarvedBlock, CarvedBlockStore, CarvedPage, carve
 from pstlib.ndb.format import UNICODE4K
 from pstlib.ndb.maps import free_ranges
@@ -138,11 +138,14 @@ class Recovery:
         paths, listed = _reachable(pst)
         yield from self._orphans(live, paths, listed)
         pages: list[CarvedPage] = []
+        blocks: list[CarvedBlock] = []
         found: dict[int, tuple[BBTEntry, int]] = {}
         for item in carve(pst.read_at, pst.header.ndb, self.ranges(), self._progress_bytes):
             if isinstance(item, CarvedBlock):
                 self.stats.blocks_found += 1
-                found[item.bid] = (BBTEntry(item.bid, item.offset, item.size, 0), item.inflated)
+                bid = item.bid & ~BID_RESERVED
+                found[bid] = (BBTEntry(bid, item.offset, item.size, 0), item.inflated)
+                blocks.append(item)
             else:
                 self.stats.pages_found += 1
                 pages.append(item)
@@ -151,7 +154,72 @@ class Recovery:
                 _add_bbt_entries(page, found, pst.header.ndb.name == UNICODE4K)
         store = CarvedBlockStore(pst.block_store, found)
         candidates = _candidates(pages, live)
-        yield from self._unallocated(candidates, store, paths, live)
+        keys: set[tuple] = set()
+        for item in self._unallocated(candidates, store, paths, live):
+            keys.add(_identity(item.message))
+            yield item
+        yield from self._loose(blocks, candidates, store, keys)
+
+    def _loose(
+        self,
+        blocks: list[CarvedBlock],
+        candidates: dict[int, list[_Candidate]],
+        store: CarvedBlockStore,
+        recovered: set[tuple],
+    ) -> Iterator[RecoveredItem]:
+        """Messages whose property context survives in blocks no NBT entry, live or old, names.
+
+        Their NID, folder and subnodes (recipients, attachments, large values) are
+        unknown, so they are never complete; one equal to a live message (subject,
+        class and time) is an older version of it.
+        """
+        pst = self._pst
+        try:
+            live_bids = {entry.bid & ~BID_RESERVED for entry in pst.blocks()}
+        except PSTError:
+            live_bids = set()
+        named = {
+            version.bid_data & ~BID_RESERVED
+            for versions in candidates.values()
+            for version in versions
+        }
+        loose = [
+            b
+            for b in blocks
+            if b.bid & ~BID_RESERVED not in live_bids and b.bid & ~BID_RESERVED not in named
+        ]
+        leaves: set[int] = set()
+        for block in (
+            b for b in loose if is_internal(b.bid)
+        ):  # data trees first: their leaves are not messages
+            try:
+                leaves.update(
+                    bid & ~BID_RESERVED
+                    for bid in Node(store, pst.limits, 0, block.bid, 0, 0)._leaves()[0]
+                )
+            except PSTError:
+                continue
+        live_keys: set[tuple] | None = None
+        for block in loose:
+            bid = block.bid & ~BID_RESERVED
+            if bid in leaves or (is_internal(bid) and not _is_data_tree(store, bid)):
+                continue
+            message = Message(Node(store, pst.limits, 0, bid, 0, 0))
+            try:
+                if not message.message_class:
+                    continue
+                key = _identity(message)
+            except PSTError:
+                continue
+            if key in recovered:
+                continue
+            recovered.add(key)
+            if live_keys is None:
+                live_keys = _live_identities(pst)
+            self.stats.recovered += 1
+            yield RecoveredItem(
+                "unallocated", 0, block.offset, message, None, 0, False, key in live_keys
+            )
 
     def _progress_bytes(self, count: int) -> None:
         self.stats.bytes_scanned += count
@@ -298,6 +366,38 @@ def _candidates(pages: list[CarvedPage], live: dict) -> dict[int, list[_Candidat
                 _Candidate(nid, bid_data, bid_sub, parent, page.offset, page.bid),
             )
     return {nid: list(versions.values()) for nid, versions in seen.items()}
+
+
+def _identity(message: Message) -> tuple:
+    """What tells two versions of a message apart from two messages: class, subject, times."""
+    try:
+        return (
+            message.message_class,
+            message.subject,
+            message.delivery_time or message.creation_time,
+        )
+    except PSTError:
+        return (None, None, None)
+
+
+def _live_identities(pst: PSTFile) -> set[tuple]:
+    """``_identity`` of every message the folder tree reaches (read once, when first needed)."""
+    keys = set()
+    paths, listed = _reachable(pst)
+    for nid in listed:
+        try:
+            keys.add(_identity(Message(pst.node(nid))))
+        except PSTError:
+            continue
+    return keys
+
+
+def _is_data_tree(store: CarvedBlockStore, bid: int) -> bool:
+    """Whether an internal block is an XBLOCK or XXBLOCK (not a subnode block)."""
+    try:
+        return store.read(bid)[:1] == b"\x01"
+    except PSTError:
+        return False
 
 
 def _complete(node: Node, damaged: set[int] = frozenset()) -> bool:

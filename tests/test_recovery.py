@@ -330,23 +330,30 @@ def _mark_free(data: bytearray, ndb, entries: list[pstlib.BBTEntry]) -> None:
         _rewrite_page(data, ndb, amap)
 
 
-def _drop_nbt_entry(data: bytearray, pst: pstlib.PSTFile, nid: int) -> None:
-    """Remove a node's NBT entry, leaving it in the slot past the new cEnt (as writers that
-    only move later entries down and lower cEnt do when the entry is the page's last)."""
+def _drop_entries(
+    data: bytearray, pst: pstlib.PSTFile, tree: str, keys: set[int], leave: bool = True
+) -> None:
+    """Remove leaf entries from the NBT or BBT, moving later entries down and lowering cEnt as
+    writers do; with ``leave``, a page's removed entries go to the slots past the new cEnt
+    (what a writer leaves when they were the page's last), else those slots are zeroed."""
     ndb = pst.header.ndb
-    for ref, entries in pst.nbt.leaves():
-        keys = (entries["nid"] & 0xFFFFFFFF).tolist()
-        if nid not in keys:
+    removed_any = False
+    for ref, entries in getattr(pst, tree).leaves():
+        raw = entries["nid"] if tree == "nbt" else entries["BREF"]["bid"]
+        ids = [key & (0xFFFFFFFF if tree == "nbt" else ~1) for key in raw.tolist()]
+        drop = [i for i, key in enumerate(ids) if key in keys]
+        if not drop:
             continue
-        index, size = keys.index(nid), entries.dtype.itemsize
-        body = bytes(data[ref.ib : ref.ib + len(keys) * size])
-        removed = body[index * size : (index + 1) * size]
-        rest = body[: index * size] + body[(index + 1) * size :]
-        data[ref.ib : ref.ib + len(body)] = rest + removed
-        data[ref.ib + ndb.btree_entries_size] = len(keys) - 1  # cEnt (one byte in 512-byte pages)
+        size = entries.dtype.itemsize
+        body = bytes(data[ref.ib : ref.ib + len(ids) * size])
+        rows = [body[i * size : (i + 1) * size] for i in range(len(ids))]
+        kept = [row for i, row in enumerate(rows) if i not in drop]
+        gone = [rows[i] if leave else bytes(size) for i in drop]
+        data[ref.ib : ref.ib + len(body)] = b"".join(kept + gone)
+        data[ref.ib + ndb.btree_entries_size] = len(kept)  # cEnt (one byte in 512-byte pages)
         _rewrite_page(data, ndb, ref.ib)
-        return
-    raise AssertionError(f"0x{nid:X} not in the NBT")
+        removed_any = True
+    assert removed_any, f"none of {keys} in the {tree}"
 
 
 def test_a_message_missing_from_its_contents_table_is_an_orphan(tmp_path: Path) -> None:
@@ -383,7 +390,7 @@ def test_a_deleted_message_is_recovered_from_page_slack_and_free_blocks(tmp_path
     data = bytearray(path.read_bytes())
     with pstlib.open(path) as pst:
         _mark_free(data, pst.header.ndb, _node_blocks(pst, nid))
-        _drop_nbt_entry(data, pst, nid)
+        _drop_entries(data, pst, "nbt", {nid})
     path.write_bytes(data)
     with pstlib.open(path) as pst:
         with pytest.raises(pstlib.NodeNotFound):
@@ -396,6 +403,33 @@ def test_a_deleted_message_is_recovered_from_page_slack_and_free_blocks(tmp_path
         ]
         assert items[0].folder_hint == "/Top of Personal Folders/Inbox"
         _check_lost(items[0].message)
+
+
+def test_a_message_no_nbt_entry_names_is_rebuilt_from_its_blocks(tmp_path: Path) -> None:
+    """Entry gone everywhere: the message's property context is found by its block trailer and
+    read as a message of unknown NID and folder; its subnodes (recipients, attachments) are
+    lost with the entry, so it is never complete."""
+    path = tmp_path / "gone.pst"
+    nid = _write(path, keep_row=False)
+    data = bytearray(path.read_bytes())
+    with pstlib.open(path) as pst:
+        blocks = _node_blocks(pst, nid)
+        _mark_free(data, pst.header.ndb, blocks)
+        _drop_entries(data, pst, "nbt", {nid}, leave=False)
+        _drop_entries(data, pst, "bbt", {entry.bid & ~1 for entry in blocks}, leave=False)
+    path.write_bytes(data)
+    with pstlib.open(path) as pst:
+        items = list(pst.recover())
+        assert [(i.source, i.nid, i.complete, i.superseded, i.folder_hint) for i in items] == [
+            ("unallocated", 0, False, False, None)
+        ]
+        message = items[0].message
+        assert (message.subject, message.body, message.sender_email) == (
+            "lost",
+            "a body worth keeping " * 50,
+            "ann@example.com",
+        )
+        assert message.delivery_time == datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
 
 
 def test_recovered_store_verifies_and_pypff_reads_it(tmp_path: Path) -> None:
