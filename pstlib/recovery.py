@@ -158,7 +158,7 @@ class Recovery:
         for item in self._unallocated(candidates, store, paths, live):
             keys.add(_identity(item.message))
             yield item
-        yield from self._loose(blocks, candidates, store, keys)
+        yield from self._loose(blocks, candidates, store, keys, listed)
 
     def _loose(
         self,
@@ -166,6 +166,7 @@ class Recovery:
         candidates: dict[int, list[_Candidate]],
         store: CarvedBlockStore,
         recovered: set[tuple],
+        listed: set[int],
     ) -> Iterator[RecoveredItem]:
         """Messages whose property context survives in blocks no NBT entry, live or old, names.
 
@@ -215,7 +216,7 @@ class Recovery:
                 continue
             recovered.add(key)
             if live_keys is None:
-                live_keys = _live_identities(pst)
+                live_keys = _live_identities(pst, listed)
             self.stats.recovered += 1
             yield RecoveredItem(
                 "unallocated", 0, block.offset, message, None, 0, False, key in live_keys
@@ -380,10 +381,9 @@ def _identity(message: Message) -> tuple:
         return (None, None, None)
 
 
-def _live_identities(pst: PSTFile) -> set[tuple]:
-    """``_identity`` of every message the folder tree reaches (read once, when first needed)."""
+def _live_identities(pst: PSTFile, listed: set[int]) -> set[tuple]:
+    """``_identity`` of every message the folder tables list (read once, when first needed)."""
     keys = set()
-    paths, listed = _reachable(pst)
     for nid in listed:
         try:
             keys.add(_identity(Message(pst.node(nid))))
