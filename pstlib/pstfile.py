@@ -119,17 +119,10 @@ class PSTFile:
 
     def node(self, nid: int) -> Node:
         """The node with this NID; ``NodeNotFound`` (a ``KeyError``) if there is none."""
-        found = self.nbt.lookup(nid)
+        found = self.nbt.lookup_row(nid)
         if found is None:
             raise NodeNotFound(f"node 0x{nid:X} is not in the NBT", nid=nid)
-        node = Node(
-            self.block_store,
-            self.limits,
-            nid,
-            int(found["bidData"]),
-            int(found["bidSub"]),
-            int(found["nidParent"]),
-        )
+        node = Node(self.block_store, self.limits, nid, *found[1:])
         if "default_codepage" in self.__dict__:
             node.default_codepage = self.default_codepage
         elif nid != NID_MESSAGE_STORE and nid_type(nid) != NIDType.NORMAL_MESSAGE:

@@ -8,9 +8,8 @@ all others with an HNPAGEHDR; only the ibHnpm field of each is needed here.
 
 from __future__ import annotations
 
-from functools import lru_cache
+import struct
 
-import numpy as np
 from construct import Bytes, Int8ul, Int16ul, Int32ul, Struct
 
 from pstlib.errors import HeapError
@@ -39,6 +38,8 @@ HNPAGEMAP_HEAD = Struct("cAlloc" / Int16ul, "cFree" / Int16ul)
 _HNHDR = struct_format(HNHDR)
 _PAGEMAP_HEAD = struct_format(HNPAGEMAP_HEAD)
 _IBHNPM = struct_format(HNPAGEHDR)
+PAGE_CACHE = 64
+"""Heap pages a heap keeps decoded at a time."""
 
 
 def split_hid(hid: int) -> tuple[int, int, int]:
@@ -68,7 +69,16 @@ class Heap:
             )
         self.client_signature: int = client_signature
         self.user_root: int = user_root
-        self._page = lru_cache(maxsize=64)(self._load_page)
+        self._pages: dict[int, tuple[bytes, list[int]]] = {}
+
+    def _page(self, block_index: int) -> tuple[bytes, list[int]]:
+        """``_load_page`` through a small cache (most heaps are one page)."""
+        page = self._pages.get(block_index)
+        if page is None:
+            if len(self._pages) >= PAGE_CACHE:
+                self._pages.clear()
+            page = self._pages[block_index] = self._load_page(block_index)
+        return page
 
     def _fail(self, message: str, block_index: int | None = None) -> HeapError:
         """A HeapError naming the node and, where known, the heap block's BID and offset."""
@@ -77,7 +87,7 @@ class Heap:
             bid, offset = self.node.data_block_location(block_index)
         return HeapError(message, nid=self.node.nid, bid=bid, offset=offset)
 
-    def _load_page(self, block_index: int) -> tuple[bytes, np.ndarray]:
+    def _load_page(self, block_index: int) -> tuple[bytes, list[int]]:
         """A heap page's bytes and its rgibAlloc offsets, checked."""
         node = self.node
         if block_index >= node.data_block_count:
@@ -98,8 +108,8 @@ class Heap:
                 f"heap block {block_index} page map claims {count} allocations, more than fit",
                 block_index,
             )
-        offsets = np.frombuffer(data, "<u2", count=count + 1, offset=start)
-        if count and (bool(np.any(offsets[1:] < offsets[:-1])) or int(offsets[-1]) > map_offset):
+        offsets = list(struct.unpack_from(f"<{count + 1}H", data, start))
+        if count and (offsets != sorted(offsets) or offsets[-1] > map_offset):
             raise self._fail(
                 f"heap block {block_index} page map offsets are out of order or overlap the map",
                 block_index,
@@ -120,4 +130,4 @@ class Heap:
                 f" which has {len(offsets) - 1}",
                 block_index,
             )
-        return data[int(offsets[index - 1]):int(offsets[index])]
+        return data[offsets[index - 1] : offsets[index]]

@@ -35,7 +35,7 @@ from pstlib.ltp.heap import CLIENT_SIG_TC, Heap, is_hid
 from pstlib.ltp.propertycontext import _PREFERRED, value_bytes
 from pstlib.ltp.proptypes import FIXED_SIZES, PropertyType, decode
 from pstlib.ndb.node import Node
-from pstlib.ndb.schema import numpy_dtype, parse
+from pstlib.ndb.schema import numpy_dtype, record_reader
 
 # TCINFO without its rgTCOLDESC, and TCOLDESC, [MS-PST] 2.3.4.1-2.
 TCINFO_HEAD = Struct(
@@ -72,6 +72,8 @@ TCOLDESC_AC = Struct(
 _TCOLDESC_AC = numpy_dtype(TCOLDESC_AC)
 _TCINFO_HEAD_SIZE = TCINFO_HEAD.sizeof()
 _TCINFO_AC_SIZE = TCINFO_AC.sizeof()
+_READ_TCINFO = record_reader(TCINFO_HEAD, "TCINFO")
+_READ_TCINFO_AC = record_reader(TCINFO_AC, "TCINFO_AC")
 TYPE_TC_AC = 0xAC
 
 TCI_4B, TCI_2B, TCI_1B, TCI_BM = range(4)
@@ -148,11 +150,10 @@ class TableContext(Sequence["Row"]):
         """TCINFO and the column descriptors, from the 0x7C or the 0xAC layout."""
         nid = self.node.nid
         ac = raw[:1] == bytes([TYPE_TC_AC])
-        head = TCINFO_AC if ac else TCINFO_HEAD
         head_size = _TCINFO_AC_SIZE if ac else _TCINFO_HEAD_SIZE
         if len(raw) < head_size:
             raise TableContextError(f"TCINFO of {len(raw)} bytes is too short", nid=nid)
-        info = parse(head, raw, error=TableContextError, what="TCINFO")
+        info = (_READ_TCINFO_AC if ac else _READ_TCINFO)(raw, 0)
         if info.bType != CLIENT_SIG_TC and not ac:
             raise TableContextError(f"TCINFO bType is 0x{info.bType:02X}, expected 0x7C", nid=nid)
         if ac:

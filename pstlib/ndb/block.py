@@ -81,19 +81,22 @@ def check_block(ndb: Format, raw: bytes, ib: int, bid: int, cb: int) -> dict[str
     Size, id, signature ([MS-PST] 5.5) and CRC of the first cb bytes must all match.
     """
     trailer = read_block_trailer(ndb, raw)
-    if trailer["cb"] != cb:
-        raise BlockError(f"block trailer says {trailer['cb']} bytes, the BBT {cb}", offset=ib, bid=bid)
-    if trailer["bid"] & ~BID_RESERVED != bid & ~BID_RESERVED:
-        raise BlockError(f"block trailer names bid 0x{trailer['bid']:X}", offset=ib, bid=bid)
-    signature = compute_signature(ib, trailer["bid"])
-    if trailer["wSig"] != signature:
+    stored_cb, stored_bid, stored_sig, stored_crc = (trailer[name] for name in ("cb", "bid", "wSig", "dwCRC"))
+    if stored_cb != cb:
+        raise BlockError(f"block trailer says {stored_cb} bytes, the BBT {cb}", offset=ib, bid=bid)
+    if stored_bid & ~BID_RESERVED != bid & ~BID_RESERVED:
+        raise BlockError(f"block trailer names bid 0x{stored_bid:X}", offset=ib, bid=bid)
+    value = (ib ^ stored_bid) & 0xFFFFFFFF  # ComputeSig, [MS-PST] 5.5, inline on the hot path
+    if stored_sig != ((value >> 16) ^ value) & 0xFFFF:
         raise BlockError(
-            f"block wSig is 0x{trailer['wSig']:04X}, expected 0x{signature:04X}", offset=ib, bid=bid
+            f"block wSig is 0x{stored_sig:04X}, expected 0x{compute_signature(ib, stored_bid):04X}",
+            offset=ib,
+            bid=bid,
         )
     actual = crc32(memoryview(raw)[:cb])
-    if actual != trailer["dwCRC"]:
+    if actual != stored_crc:
         raise CRCMismatch(
-            f"block dwCRC is 0x{trailer['dwCRC']:08X}, bytes give 0x{actual:08X}", offset=ib, bid=bid
+            f"block dwCRC is 0x{stored_crc:08X}, bytes give 0x{actual:08X}", offset=ib, bid=bid
         )
     return trailer
 
@@ -141,13 +144,10 @@ class BlockStore:
 
     def _lookup_uncached(self, bid: int) -> tuple[BBTEntry, int]:
         """The BBT entry of a block and its decoded size (``cbInflated`` in 4K-page files)."""
-        found = self._bbt.lookup(bid & ~BID_RESERVED)
+        found = self._bbt.lookup_row(bid & ~BID_RESERVED)
         if found is None:
             raise BlockNotFound(f"block 0x{bid:X} is not in the BBT", bid=bid)
-        ref = found["BREF"]
-        entry = BBTEntry(int(ref["bid"]), int(ref["ib"]), int(found["cb"]), int(found["cRef"]))
-        size = int(found["cbInflated"]) if self._ndb.name == UNICODE4K else entry.size
-        return entry, size
+        return BBTEntry(*found[:4]), found[4]
 
     def entry(self, bid: int) -> BBTEntry:
         """The BBT entry of a block; ``BlockNotFound`` if there is none."""

@@ -130,6 +130,20 @@ class BTPage:
     children: list[BRef]
     """An intermediate page's child references (empty for a leaf), built once per page."""
 
+    @cached_property
+    def rows(self) -> list[tuple[int, ...]]:
+        """A leaf page's entries as tuples of ints, built on first use: NBT (nid, bidData,
+        bidSub, nidParent); BBT (bid, ib, cb, cRef, inflated size: cbInflated in 4K-page
+        files, else cb).  A lookup then costs no numpy scalar conversions."""
+        entries = self.entries
+        if "nid" in entries.dtype.names:
+            columns = [entries["nid"] & 0xFFFFFFFF, entries["bidData"], entries["bidSub"], entries["nidParent"]]
+        else:
+            sizes = entries["cb"]
+            inflated = entries["cbInflated"] if "cbInflated" in entries.dtype.names else sizes
+            columns = [entries["BREF"]["bid"], entries["BREF"]["ib"], sizes, entries["cRef"], inflated]
+        return list(zip(*(column.tolist() for column in columns)))
+
 
 def _entry_dtype(dtype: np.dtype, cbent: int) -> np.dtype:
     """``dtype`` widened to cbEnt bytes: the spec says readers use cbEnt as the stride."""
@@ -209,6 +223,9 @@ class BTree:
         self._limits = limits
         self._name = "NBT" if ptype == PTYPE_NBT else "BBT"
         self._page = lru_cache(maxsize=cache_size)(self._load_page)
+        self._last_leaf: tuple[int, int, BTPage] | None = None
+        """The leaf the last ``lookup_row`` ended in, with its first and last keys: lookups
+        of nearby keys (a message's blocks) go straight to it."""
 
     @property
     def root(self) -> BRef:
@@ -217,6 +234,7 @@ class BTree:
     def clear_cache(self) -> None:
         """Drop cached pages (the cache's reference to this tree keeps it alive until then)."""
         self._page.cache_clear()
+        self._last_leaf = None
 
     def _load_page(self, ib: int, bid: int) -> BTPage:
         return parse_btpage(self._ndb, self._read(ib, self._ndb.page_size), ib, self._ptype, bid)
@@ -252,6 +270,33 @@ class BTree:
         index = bisect_left(page.key_list, key)
         if index < len(page.key_list) and page.key_list[index] == key:
             return page.entries[index]
+        return None
+
+    def lookup_row(self, key: int) -> tuple[int, ...] | None:
+        """The leaf entry whose key is ``key`` as ``BTPage.rows`` gives it, or None.
+
+        A key between the first and last keys of the leaf the previous lookup
+        ended in can only be in that leaf (leaves cover disjoint key ranges), so
+        the descent is skipped for it.
+        """
+        last = self._last_leaf
+        if last is not None and last[0] <= key <= last[1]:
+            page = last[2]
+        else:
+            page = self._child(self._root, None, 0)
+            depth = 0
+            while page.level > 0:
+                index = bisect_right(page.key_list, key) - 1
+                if index < 0:
+                    return None
+                depth += 1
+                page = self._child(page.children[index], page.level - 1, depth)
+            if page.key_list:
+                self._last_leaf = (page.key_list[0], page.key_list[-1], page)
+        keys = page.key_list
+        index = bisect_left(keys, key)
+        if index < len(keys) and keys[index] == key:
+            return page.rows[index]
         return None
 
     def leaf_pages(self) -> Iterator[np.ndarray]:

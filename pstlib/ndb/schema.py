@@ -9,6 +9,8 @@ is never a second hand-written layout to drift from the first.
 from __future__ import annotations
 
 import struct
+from collections import namedtuple
+from collections.abc import Callable
 from typing import Any
 
 import construct
@@ -54,6 +56,32 @@ def numpy_dtype(declaration: construct.Construct) -> np.dtype:
     return dtype
 
 
+def _is_array(field: construct.Construct) -> bool:
+    """An Array of a fixed count of plain numbers (TCINFO's rgib)."""
+    return isinstance(field, construct.Array) and isinstance(field.count, int) and isinstance(field.subcon, construct.FormatField)
+
+
+def record_reader(declaration: construct.Construct, name: str) -> Callable[[bytes | memoryview, int], tuple]:
+    """``read(data, offset)``: the declaration's top-level fields as a named tuple, through
+    ``struct`` (an Array field comes out as a tuple).  Callers check the length first."""
+    fields = _fields(declaration)
+    packed = struct_format(declaration)
+    record = namedtuple(name, [field_name for field_name, _ in fields])  # type: ignore[misc]
+    widths = [field.count if _is_array(field) else 1 for _, field in fields]
+    if all(width == 1 for width in widths):
+        return lambda data, offset=0: record._make(packed.unpack_from(data, offset))
+
+    def read(data: bytes | memoryview, offset: int = 0) -> tuple:
+        flat = packed.unpack_from(data, offset)
+        values, at = [], 0
+        for width in widths:
+            values.append(flat[at] if width == 1 else flat[at : at + width])
+            at += width
+        return record._make(values)
+
+    return read
+
+
 def struct_format(declaration: construct.Construct) -> struct.Struct:
     """A ``struct.Struct`` unpacking the flattened fields in declaration order."""
 
@@ -66,6 +94,8 @@ def struct_format(declaration: construct.Construct) -> struct.Struct:
                 out += codes(field)
             elif isinstance(field, construct.Bytes) and isinstance(field.length, int):
                 out += f"{field.length}s"
+            elif _is_array(field):
+                out += field.subcon.fmtstr[1:] * field.count
             else:
                 raise TypeError(f"field {name!r} has no fixed struct equivalent")
         return out
