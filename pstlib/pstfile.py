@@ -66,6 +66,8 @@ class PSTFile:
             self._file = source
             self.name = str(getattr(source, "name", "<stream>"))
         self._lock = threading.Lock()
+        self._fd: int | None = self._file.fileno() if self._owned and hasattr(os, "pread") else None
+        """A file this object opened is read with ``os.pread``: no seek, no lock."""
         self.bytes_read = 0
         try:
             self.size = self._file.seek(0, io.SEEK_END)
@@ -98,9 +100,12 @@ class PSTFile:
                 f" {self.size}-byte file",
                 offset=offset,
             )
-        with self._lock:
-            self._file.seek(offset)
-            data = self._file.read(size)
+        if self._fd is not None:
+            data = os.pread(self._fd, size, offset)
+        else:
+            with self._lock:
+                self._file.seek(offset)
+                data = self._file.read(size)
         if len(data) != size:
             raise NDBError(f"short read: {len(data)} of {size} bytes", offset=offset)
         self.bytes_read += size
