@@ -100,6 +100,21 @@ class Column(NamedTuple):
         return self.tag & 0xFFFF
 
 
+class _Layout(NamedTuple):
+    info: Any
+    columns: tuple[Column, ...]
+    by_tag: dict[int, Column]
+    by_id: dict[int, Column]
+    """The column of each property id (the Unicode one where both string forms exist)."""
+    bitmap_bytes: int
+
+
+_LAYOUTS: dict[bytes, _Layout] = {}
+"""Checked layouts by TCINFO bytes: a store's recipient and attachment tables share a few
+TCINFOs, so each is parsed and checked once.  Never mutated once stored."""
+LAYOUT_CACHE = 256
+
+
 class TableContext(Sequence["Row"]):
     """A node's table: ``columns``, ``len()``, rows as mappings, whole columns at once."""
 
@@ -111,25 +126,17 @@ class TableContext(Sequence["Row"]):
             raise TableContextError(
                 f"not a table context: heap client signature 0x{heap.client_signature:02X}", nid=nid
             )
-        info, self.columns = self._read_columns(heap.item(heap.user_root))
+        raw = heap.item(heap.user_root)
+        layout = _LAYOUTS.get(raw)
+        if layout is None:
+            layout = self._layout(raw)
+            if raw[:1] != bytes([TYPE_TC_AC]):  # 0xAC columns live in a subnode, not in raw
+                if len(_LAYOUTS) >= LAYOUT_CACHE:
+                    _LAYOUTS.clear()
+                _LAYOUTS[raw] = layout
+        info, self.columns, self._by_tag, self._by_id, bitmap_bytes = layout
         self.row_size: int = info.rgib[TCI_BM]
         self._bitmap_offset: int = info.rgib[TCI_1B]
-        bitmap_bytes = (info.cCols + 7) // 8
-        if not info.rgib[TCI_4B] <= info.rgib[TCI_2B] <= info.rgib[TCI_1B] <= self.row_size or (
-            info.cCols and self._bitmap_offset + bitmap_bytes > self.row_size
-        ):
-            raise TableContextError(f"TCINFO row layout offsets {list(info.rgib)} are inconsistent", nid=nid)
-        for column in self.columns:
-            if column.offset + column.size > self._bitmap_offset or column.bit >= max(info.cCols, 1):
-                raise TableContextError(
-                    f"column 0x{column.tag:08X} lies outside the row's data or bitmap", nid=nid
-                )
-        self._by_tag = {column.tag: column for column in self.columns}
-        self._by_id: dict[int, Column] = {}
-        for column in self.columns:
-            known = self._by_id.get(column.prop_id)
-            if known is None or _PREFERRED.get(known.type) == column.type:
-                self._by_id[column.prop_id] = column
         self._default_codepage = default_codepage
         self._value_heaps: dict[int, Heap] = {}
         self._row_ids = self._read_row_index(info.hidRowIndex)
@@ -145,6 +152,29 @@ class TableContext(Sequence["Row"]):
         self._matrix = self._matrix[: len(self._row_ids)]
         bits = np.unpackbits(self._matrix[:, self._bitmap_offset:self._bitmap_offset + bitmap_bytes], axis=1)
         self._exists = bits
+
+    def _layout(self, raw: bytes) -> _Layout:
+        """TCINFO and its columns, checked, with the lookups rows use."""
+        nid = self.node.nid
+        info, columns = self._read_columns(raw)
+        row_size, bitmap_offset = info.rgib[TCI_BM], info.rgib[TCI_1B]
+        bitmap_bytes = (info.cCols + 7) // 8
+        if not info.rgib[TCI_4B] <= info.rgib[TCI_2B] <= bitmap_offset <= row_size or (
+            info.cCols and bitmap_offset + bitmap_bytes > row_size
+        ):
+            raise TableContextError(f"TCINFO row layout offsets {list(info.rgib)} are inconsistent", nid=nid)
+        for column in columns:
+            if column.offset + column.size > bitmap_offset or column.bit >= max(info.cCols, 1):
+                raise TableContextError(
+                    f"column 0x{column.tag:08X} lies outside the row's data or bitmap", nid=nid
+                )
+        by_tag = {column.tag: column for column in columns}
+        by_id: dict[int, Column] = {}
+        for column in columns:
+            known = by_id.get(column.prop_id)
+            if known is None or _PREFERRED.get(known.type) == column.type:
+                by_id[column.prop_id] = column
+        return _Layout(info, columns, by_tag, by_id, bitmap_bytes)
 
     def _read_columns(self, raw: bytes) -> tuple[Any, tuple[Column, ...]]:
         """TCINFO and the column descriptors, from the 0x7C or the 0xAC layout."""
@@ -179,6 +209,8 @@ class TableContext(Sequence["Row"]):
             )
         dtype = np.dtype([("dwRowID", "<u4"), ("dwRowIndex", f"<u{bth.data_size}")])
         records = bth.records(dtype)
+        if records["dwRowIndex"].tolist() == list(range(len(records))):  # the usual case: no sort
+            return records["dwRowID"]
         order = np.argsort(records["dwRowIndex"], kind="stable")
         numbers = records["dwRowIndex"][order]
         if len(numbers) and not np.array_equal(numbers, np.arange(len(numbers))):

@@ -34,6 +34,10 @@ class Format:
     max_block_size: int
     """Largest stored block, trailer and padding included."""
 
+    def __hash__(self) -> int:
+        # Formats key the cached parsers of the hot path; the name alone tells them apart.
+        return hash(self.name)
+
     @property
     def id_field(self) -> construct.FormatField:
         """The construct field of a BID, IB or 8/4-byte B-tree key."""
