@@ -32,6 +32,7 @@ class Node:
         "nid_parent",
         "_ancestors",
         "_tree",
+        "_subnodes",
     )
 
     def __init__(
@@ -54,6 +55,7 @@ class Node:
         self._ancestors = ancestors
         """The bidSub of every node above this subnode, to refuse cycles."""
         self._tree: tuple[tuple[int, ...], int] | None = None
+        self._subnodes: dict[int, Node] | None = None
 
     @property
     def limits(self) -> Limits:
@@ -134,7 +136,13 @@ class Node:
         return NodeStream(self._store, leaves, total, self.nid)
 
     def subnodes(self) -> dict[int, Node]:
-        """The subnodes by NID, each a ``Node`` with the same methods."""
+        """The subnodes by NID, each a ``Node`` with the same methods (read once; do not
+        change the mapping)."""
+        if self._subnodes is None:
+            self._subnodes = self._read_subnodes()
+        return self._subnodes
+
+    def _read_subnodes(self) -> dict[int, Node]:
         if self.bid_sub == 0:
             return {}
         if len(self._ancestors) >= self._limits.max_subnode_nesting:
