@@ -131,6 +131,9 @@ class BlockStore:
         self._crypt_method = crypt_method
         self._limits = limits
         self.read = lru_cache(maxsize=cache_size)(self._read_uncached)
+        self._trailer, names = _trailer_reader(ndb)
+        self._at = {name: index for index, name in enumerate(names)}
+        """Where each BLOCKTRAILER field sits in what ``self._trailer`` unpacks."""
         self._lookup = lru_cache(maxsize=4 * cache_size)(self._lookup_uncached)
 
     @property
@@ -157,33 +160,44 @@ class BlockStore:
         """Bytes the block holds once decoded (its inflated size in 4K-page files)."""
         return self._lookup(bid)[1]
 
-    def read_stored(self, bid: int) -> tuple[bytes, dict[str, int], BBTEntry]:
-        """The block's stored (still encoded) bytes and trailer, once both check out."""
-        entry = self.entry(bid)
+    def read_stored(self, bid: int) -> tuple[bytes, int, BBTEntry]:
+        """The block's stored (still encoded) bytes, the size they decode to, and its BBT
+        entry, once the trailer checks out (``check_block``)."""
+        entry, inflated = self._lookup(bid)
         ndb = self._ndb
-        span = ndb.block_span(entry.size)
+        size, offset = entry.size, entry.offset
+        span = ndb.block_span(size)
         if span > ndb.max_block_size:
             raise BlockError(
-                f"BBT gives block 0x{bid:X} a size of {entry.size} bytes, over the format's maximum",
-                offset=entry.offset,
+                f"BBT gives block 0x{bid:X} a size of {size} bytes, over the format's maximum",
+                offset=offset,
                 bid=bid,
             )
-        raw = self._read(entry.offset, span)
-        trailer = check_block(ndb, raw, entry.offset, entry.bid, entry.size)
-        if "cbInflated" in trailer and trailer["cbInflated"] != self.size(bid):
+        raw = self._read(offset, span)
+        fields = self._trailer.unpack_from(raw, span - ndb.block_trailer_size)
+        at = self._at
+        stored_bid = fields[at["bid"]]
+        value = (offset ^ stored_bid) & 0xFFFFFFFF  # ComputeSig, [MS-PST] 5.5
+        if (
+            fields[at["cb"]] != size
+            or (stored_bid ^ entry.bid) & ~BID_RESERVED
+            or fields[at["wSig"]] != ((value >> 16) ^ value) & 0xFFFF
+            or crc32(memoryview(raw)[:size]) != fields[at["dwCRC"]]
+        ):
+            check_block(ndb, raw, offset, entry.bid, size)  # raises, naming what is wrong
+        stored_inflated = fields[at["cbInflated"]] if "cbInflated" in at else size
+        if stored_inflated != inflated:
             raise BlockError(
-                f"block trailer says it inflates to {trailer['cbInflated']} bytes,"
-                f" the BBT {self.size(bid)}",
-                offset=entry.offset,
+                f"block trailer says it inflates to {stored_inflated} bytes, the BBT {inflated}",
+                offset=offset,
                 bid=bid,
             )
-        return raw[: entry.size], trailer, entry
+        return raw[:size], inflated, entry
 
     def _read_uncached(self, bid: int) -> bytes:
-        data, trailer, entry = self.read_stored(bid)
+        data, inflated, entry = self.read_stored(bid)
         if not is_internal(bid):
             data = crypt.decode(data, self._crypt_method, entry.bid)
-        inflated = trailer.get("cbInflated", entry.size)
         if inflated != entry.size:
             data = self._inflate(data, inflated, entry)
         return data

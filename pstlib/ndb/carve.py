@@ -184,7 +184,7 @@ class CarvedBlockStore(BlockStore):
                 ) from None
             return hit
 
-    def read_stored(self, bid: int) -> tuple[bytes, dict[str, int], BBTEntry]:
+    def read_stored(self, bid: int) -> tuple[bytes, int, BBTEntry]:
         try:
             return super().read_stored(bid)
         except CRCMismatch:
@@ -194,4 +194,4 @@ class CarvedBlockStore(BlockStore):
         ndb = self.format
         raw = self._read(entry.offset, ndb.block_span(entry.size))
         self.damaged.add(bid & ~BID_RESERVED)
-        return raw[: entry.size], read_block_trailer(ndb, raw), entry
+        return raw[: entry.size], read_block_trailer(ndb, raw).get("cbInflated", entry.size), entry
