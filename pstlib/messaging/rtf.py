@@ -166,7 +166,7 @@ def compress_rtf(rtf: bytes) -> bytes:
     while True:
         if p >= end:  # the end marker: a reference to the write position
             control |= 1 << count
-            group += ((((_START + p) % DICTIONARY_SIZE) << 4)).to_bytes(2, "big")
+            group += (((_START + p) % DICTIONARY_SIZE) << 4).to_bytes(2, "big")
             result.append(control)
             result += group
             break

@@ -24,15 +24,15 @@ class Node:
     """A node (or subnode): its NID, the roots of its two trees, and readers."""
 
     __slots__ = (
-        "_store",
+        "_ancestors",
         "_limits",
-        "nid",
+        "_store",
+        "_subnodes",
+        "_tree",
         "bid_data",
         "bid_sub",
+        "nid",
         "nid_parent",
-        "_ancestors",
-        "_tree",
-        "_subnodes",
     )
 
     def __init__(
