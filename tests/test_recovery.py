@@ -271,9 +271,9 @@ def test_deleted_items_the_amap_still_counts_as_used_need_everywhere() -> None:
 # --- stores damaged on purpose ------------------------------------------------------------
 
 
-def _write(path: Path, keep_row: bool = True) -> int:
+def _write(path: Path, keep_row: bool = True, crypt: str = "permute") -> int:
     """A small store; the message "lost" is left out of its contents table unless ``keep_row``."""
-    with pstlib.create(path) as writer:
+    with pstlib.create(path, crypt=crypt) as writer:
         inbox = writer.root_folder.add_folder("Inbox")
         inbox.add_message(subject="kept", body="still listed")
         nid = inbox.add_message(
@@ -382,11 +382,14 @@ def test_an_orphan_whose_blocks_the_amap_calls_free_is_recovered_complete(tmp_pa
         _check_lost(items[0].message)
 
 
-def test_a_deleted_message_is_recovered_from_page_slack_and_free_blocks(tmp_path: Path) -> None:
+@pytest.mark.parametrize("crypt", ["none", "permute", "cyclic"])
+def test_a_deleted_message_is_recovered_from_page_slack_and_free_blocks(
+    tmp_path: Path, crypt: str
+) -> None:
     """NBT entry gone from the live tree (left in its page's slack) and blocks freed in the
     AMap: what deleting a message leaves behind."""
     path = tmp_path / "deleted.pst"
-    nid = _write(path, keep_row=False)
+    nid = _write(path, keep_row=False, crypt=crypt)
     data = bytearray(path.read_bytes())
     with pstlib.open(path) as pst:
         _mark_free(data, pst.header.ndb, _node_blocks(pst, nid))
@@ -405,12 +408,15 @@ def test_a_deleted_message_is_recovered_from_page_slack_and_free_blocks(tmp_path
         _check_lost(items[0].message)
 
 
-def test_a_message_no_nbt_entry_names_is_rebuilt_from_its_blocks(tmp_path: Path) -> None:
+@pytest.mark.parametrize("crypt", ["none", "permute", "cyclic"])
+def test_a_message_no_nbt_entry_names_is_rebuilt_from_its_blocks(
+    tmp_path: Path, crypt: str
+) -> None:
     """Entry gone everywhere: the message's property context is found by its block trailer and
     read as a message of unknown NID and folder; its subnodes (recipients, attachments) are
     lost with the entry, so it is never complete."""
     path = tmp_path / "gone.pst"
-    nid = _write(path, keep_row=False)
+    nid = _write(path, keep_row=False, crypt=crypt)
     data = bytearray(path.read_bytes())
     with pstlib.open(path) as pst:
         blocks = _node_blocks(pst, nid)
