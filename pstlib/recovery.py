@@ -136,7 +136,8 @@ class Recovery:
         pst = self._pst
         live = {entry.nid: entry for entry in _live_nodes(pst, self.stats)}
         paths, listed = _reachable(pst)
-        yield from self._orphans(live, paths, listed)
+        hints = _Hints(paths, pst, live)
+        yield from self._orphans(live, hints, listed)
         pages: list[CarvedPage] = []
         blocks: list[CarvedBlock] = []
         found: dict[int, tuple[BBTEntry, int]] = {}
@@ -155,7 +156,8 @@ class Recovery:
         store = CarvedBlockStore(pst.block_store, found)
         candidates = _candidates(pages, live)
         keys: set[tuple] = set()
-        for item in self._unallocated(candidates, store, paths, live):
+        hints.candidates, hints.store = candidates, store
+        for item in self._unallocated(candidates, store, hints, live):
             keys.add(_identity(item.message))
             yield item
         yield from self._loose(blocks, candidates, store, keys, listed)
@@ -227,9 +229,7 @@ class Recovery:
         if self._progress:
             self._progress(count)
 
-    def _orphans(
-        self, live: dict, paths: dict[int, str], listed: set[int]
-    ) -> Iterator[RecoveredItem]:
+    def _orphans(self, live: dict, hints: _Hints, listed: set[int]) -> Iterator[RecoveredItem]:
         pst = self._pst
         for nid, entry in live.items():
             if nid_type(nid) not in MESSAGE_TYPES or nid in listed:
@@ -248,7 +248,7 @@ class Recovery:
                 nid,
                 offset,
                 message,
-                paths.get(entry.nid_parent),
+                hints.path(entry.nid_parent),
                 entry.nid_parent,
                 _complete(node),
             )
@@ -257,11 +257,10 @@ class Recovery:
         self,
         candidates: dict[int, list[_Candidate]],
         store: CarvedBlockStore,
-        paths: dict[int, str],
+        hints: _Hints,
         live: dict,
     ) -> Iterator[RecoveredItem]:
         pst = self._pst
-        hints = _Hints(paths, candidates, store, pst)
         for nid, versions in sorted(candidates.items()):
             if nid_type(nid) not in MESSAGE_TYPES:
                 continue
@@ -413,44 +412,44 @@ def _complete(node: Node, damaged: set[int] = frozenset()) -> bool:
 
 
 class _Hints:
-    """Folder paths for parent NIDs: live folders, and deleted ones rebuilt from old NBT pages."""
+    """Folder paths for parent NIDs: folders the tree reaches, folders in the NBT it does not
+    (orphaned), and deleted ones rebuilt from old NBT pages (``candidates``, once known)."""
 
-    def __init__(
-        self,
-        paths: dict[int, str],
-        candidates: dict[int, list[_Candidate]],
-        store: CarvedBlockStore,
-        pst: PSTFile,
-    ) -> None:
+    def __init__(self, paths: dict[int, str], pst: PSTFile, live: dict) -> None:
         self._paths = dict(paths)
-        self._candidates = candidates
-        self._store = store
         self._pst = pst
+        self._live = live
+        self.candidates: dict[int, list[_Candidate]] = {}
+        self.store: CarvedBlockStore | None = None
 
     def path(self, nid: int, depth: int = 0) -> str | None:
         if nid in self._paths:
             return self._paths[nid]
-        versions = self._candidates.get(nid)
-        if not versions or nid_type(nid) not in FOLDER_TYPES or depth > MAX_HINT_DEPTH:
+        if nid_type(nid) not in FOLDER_TYPES or depth > MAX_HINT_DEPTH:
             return None
-        version = versions[0]
+        entry, versions = self._live.get(nid), self.candidates.get(nid)
         try:
-            node = Node(
-                self._store,
-                self._pst.limits,
-                nid,
-                version.bid_data,
-                version.bid_sub,
-                version.parent,
-            )
-            node.default_codepage = self._pst.default_codepage
-            name = (
-                values.text(node.properties(), PropertyId.PidTagDisplayName) or f"Folder 0x{nid:X}"
-            )
+            if entry is not None:
+                node, parent_nid = self._pst.node(nid), entry.nid_parent
+            elif versions and self.store is not None:
+                version = versions[0]
+                node = Node(
+                    self.store,
+                    self._pst.limits,
+                    nid,
+                    version.bid_data,
+                    version.bid_sub,
+                    version.parent,
+                )
+                node.default_codepage = self._pst.default_codepage
+                parent_nid = version.parent
+            else:
+                return None
+            name = values.text(node.properties(), PropertyId.PidTagDisplayName)
         except PSTError:
-            name = f"Folder 0x{nid:X}"
-        parent = self.path(version.parent, depth + 1) if version.parent != nid else None
-        path = f"{(parent or '').rstrip('/')}/{escape_name(name)}"
+            name, parent_nid = None, (entry.nid_parent if entry is not None else versions[0].parent)
+        parent = self.path(parent_nid, depth + 1) if parent_nid != nid else None
+        path = f"{(parent or '').rstrip('/')}/{escape_name(name or f'Folder 0x{nid:X}')}"
         self._paths[nid] = path
         return path
 

@@ -382,6 +382,27 @@ def test_an_orphan_whose_blocks_the_amap_calls_free_is_recovered_complete(tmp_pa
         _check_lost(items[0].message)
 
 
+def test_messages_of_a_folder_no_hierarchy_table_lists_are_orphans_with_its_path(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "hidden.pst"
+    with pstlib.create(path) as writer:
+        inbox = writer.root_folder.add_folder("Inbox")
+        hidden = inbox.add_folder("Hidden")
+        nid = hidden.add_message(subject="in hiding", body="x")
+        inbox.subfolders.remove(hidden)
+        hidden._finish(
+            inbox.nid
+        )  # its node and tables are written, its row in Inbox's table is not
+    with pstlib.open(path) as pst:
+        assert [f.name for f in pst.root_folder.walk()].count("Hidden") == 0
+        items = list(pst.recover())
+        assert [(i.source, i.nid, i.folder_hint) for i in items] == [
+            ("orphan", nid, "/Top of Personal Folders/Inbox/Hidden")
+        ]
+        assert items[0].message.subject == "in hiding"
+
+
 @pytest.mark.parametrize("crypt", ["none", "permute", "cyclic"])
 def test_a_deleted_message_is_recovered_from_page_slack_and_free_blocks(
     tmp_path: Path, crypt: str
