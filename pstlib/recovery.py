@@ -31,7 +31,7 @@ from pstlib.messaging.message import Message
 from pstlib.ndb.block import BID_RESERVED, BBTEntry, is_internal
 from pstlib.ndb.carve import CarvedBlock, CarvedBlockStore, CarvedPage, carve
 from pstlib.ndb.format import UNICODE4K
-from pstlib.ndb.maps import free_ranges
+from pstlib.ndb.maps import free_pages, free_ranges
 from pstlib.ndb.nid import NID_ROOT_FOLDER, NIDType, nid_type
 from pstlib.ndb.page import PTYPE_NBT
 from pstlib.pstfile import open as pstlib_open
@@ -83,9 +83,12 @@ class RecoveryStats:
 
     scope: str = ""
     """``"free"`` (space the AMaps call free) or ``"file"`` (the whole file)."""
+    bytes_to_scan: int = 0
     bytes_scanned: int = 0
     pages_found: int = 0
+    """Leaf B-tree pages found (live leaf pages among them)."""
     blocks_found: int = 0
+    """Blocks found that the live BBT does not hold."""
     orphans: int = 0
     recovered: int = 0
     skipped: list[tuple[int, str]] = field(default_factory=list)
@@ -112,25 +115,55 @@ class Recovery:
         self._everywhere = everywhere
         self._progress = progress
         self.stats = RecoveryStats()
+        self._live_pages: set[int] = set()
+        self._ranges: list[tuple[int, int]] | None = None
+
+    @property
+    def pst(self) -> PSTFile:
+        return self._pst
 
     def ranges(self) -> list[tuple[int, int]]:
-        """The byte ranges the scan covers (and sets ``stats.scope``)."""
+        """The byte ranges the scan covers (and sets ``stats.scope`` and ``stats.bytes_to_scan``)."""
+        if self._ranges is None:
+            self._ranges = self._find_ranges()
+        return self._ranges
+
+    def _find_ranges(self) -> list[tuple[int, int]]:
         pst = self._pst
         header = pst.header
         eof = min(header.root.file_eof, pst.size)
         found = None
         if not self._everywhere and header.root.amap_valid in (1, 2):
             found = free_ranges(pst.read_at, header.ndb, eof)
+            if found is not None:  # and what the PMaps call free: Outlook 97 frees pages there only
+                found += free_pages(pst.read_at, header.ndb, eof)
         self.stats.scope = "file" if found is None else "free"
-        if found is None:
-            return [(0, pst.size)]
-        # Live leaf pages too: the slots past their cEnt keep entries since removed.
         for tree in (pst.nbt, pst.bbt):
             try:
-                found += [(ref.ib, ref.ib + header.ndb.page_size) for ref, _ in tree.leaves()]
+                self._live_pages.update(ref.ib for ref, _ in tree.leaves())
             except PSTError:
                 pass
-        return sorted(found)
+        if found is None:
+            found = [(0, pst.size)]
+        else:  # live leaf pages too: the slots past their cEnt keep entries since removed
+            found += [(ib, ib + header.ndb.page_size) for ib in self._live_pages]
+        merged: list[tuple[int, int]] = []
+        for start, end in sorted(found):
+            if merged and start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+            else:
+                merged.append((start, end))
+        self.stats.bytes_to_scan = sum(end - start for start, end in merged)
+        return merged
+
+    def _live_blocks(self) -> np.ndarray | None:
+        """The live BBT's BIDs, sorted, or None where the BBT cannot be read whole."""
+        try:
+            pages = [entries["BREF"]["bid"] for entries in self._pst.bbt.leaf_pages()]
+        except PSTError:
+            return None
+        bids = np.concatenate(pages).astype(np.uint64) if pages else np.zeros(0, np.uint64)
+        return np.sort(bids & ~np.uint64(BID_RESERVED))
 
     def __iter__(self) -> Iterator[RecoveredItem]:
         pst = self._pst
@@ -141,7 +174,8 @@ class Recovery:
         pages: list[CarvedPage] = []
         blocks: list[CarvedBlock] = []
         found: dict[int, tuple[BBTEntry, int]] = {}
-        for item in carve(pst.read_at, pst.header.ndb, self.ranges(), self._progress_bytes):
+        known = self._live_blocks()
+        for item in carve(pst.read_at, pst.header.ndb, self.ranges(), self._progress_bytes, known):
             if isinstance(item, CarvedBlock):
                 self.stats.blocks_found += 1
                 bid = item.bid & ~BID_RESERVED
@@ -152,7 +186,8 @@ class Recovery:
                 pages.append(item)
         for page in pages:  # old BBT pages name blocks that may lie where the scan did not look
             if page.ptype != PTYPE_NBT:
-                _add_bbt_entries(page, found, pst.header.ndb.name == UNICODE4K)
+                in_live_tree = page.offset in self._live_pages
+                _add_bbt_entries(page, found, pst.header.ndb.name == UNICODE4K, slack_only=in_live_tree)
         store = CarvedBlockStore(pst.block_store, found)
         candidates = _candidates(pages, live)
         keys: set[tuple] = set()
@@ -177,20 +212,8 @@ class Recovery:
         class and time) is an older version of it.
         """
         pst = self._pst
-        try:
-            live_bids = {entry.bid & ~BID_RESERVED for entry in pst.blocks()}
-        except PSTError:
-            live_bids = set()
-        named = {
-            version.bid_data & ~BID_RESERVED
-            for versions in candidates.values()
-            for version in versions
-        }
-        loose = [
-            b
-            for b in blocks
-            if b.bid & ~BID_RESERVED not in live_bids and b.bid & ~BID_RESERVED not in named
-        ]
+        named = {version.bid_data & ~BID_RESERVED for versions in candidates.values() for version in versions}
+        loose = [b for b in blocks if b.bid & ~BID_RESERVED not in named and not self._is_live(b.bid)]
         leaves: set[int] = set()
         for block in (
             b for b in loose if is_internal(b.bid)
@@ -223,6 +246,15 @@ class Recovery:
             yield RecoveredItem(
                 "unallocated", 0, block.offset, message, None, 0, False, key in live_keys
             )
+
+    def _is_live(self, bid: int) -> bool:
+        """Whether the live BBT holds a block (the carve leaves those out when it can read
+        the whole BBT; this asks the BBT for the rest)."""
+        try:
+            self._pst.block_store.entry(bid)
+        except PSTError:
+            return False
+        return True
 
     def _progress_bytes(self, count: int) -> None:
         self.stats.bytes_scanned += count
@@ -328,9 +360,11 @@ def _reachable(pst: PSTFile) -> tuple[dict[int, str], set[int]]:
 
 
 def _add_bbt_entries(
-    page: CarvedPage, found: dict[int, tuple[BBTEntry, int]], inflated: bool
+    page: CarvedPage, found: dict[int, tuple[BBTEntry, int]], inflated: bool, slack_only: bool
 ) -> None:
-    entries = np.concatenate((page.entries, page.slack))
+    """What a BBT leaf page says of blocks: its entries (only its slack, for a live page,
+    whose entries the live BBT has) unless ``found`` has the block already."""
+    entries = page.slack if slack_only else np.concatenate((page.entries, page.slack))
     bids = entries["BREF"]["bid"].tolist()
     ibs = entries["BREF"]["ib"].tolist()
     sizes = entries["cb"].tolist()
@@ -505,33 +539,41 @@ def recover_to(
     crypt: str = "permute",
     progress: Callable[[int], None] | None = None,
 ) -> RecoveryReport:
-    """Write every message ``recover()`` finds in ``src`` into a new PST at ``dst``.
+    """Write every message ``recover()`` finds in ``src`` into a new PST at ``dst`` (``save``).
 
-    They go under "Recovered Items" in the new store's top folder, in a
-    folder tree following each item's ``folder_hint`` ("(no folder)" where
-    there is none).  Raises ``PSTError`` only when ``src`` cannot be opened.
+    Raises ``PSTError`` only when ``src`` cannot be opened.
     """
     if os.path.exists(dst) and os.path.samefile(src, dst):
         raise WriterError("the recovered store would overwrite its source")
+    with pstlib_open(src) as pst:
+        return save(recover(pst, everywhere, progress), dst, crypt)
+
+
+def save(recovery: Recovery, dst: str | os.PathLike[str], crypt: str = "permute") -> RecoveryReport:
+    """Write what ``recovery`` finds into a new PST at ``dst``.
+
+    The messages go under "Recovered Items" in the new store's top folder, in a
+    folder tree following each item's ``folder_hint`` ("(no folder)" where there
+    is none).
+    """
+    pst = recovery.pst
     copy_report = CopyReport()
     items: list[dict[str, Any]] = []
-    with pstlib_open(src) as pst:
-        recovery = recover(pst, everywhere, progress)
-        with create(dst, crypt, RECOVERED_STORE_NAME) as writer:
-            copier = Copier(pst, writer, copy_report, None)
-            top = writer.root_folder.add_folder(RECOVERED_FOLDER)
-            folders: dict[tuple[str, ...], FolderWriter] = {(): top}
-            for item in recovery:
-                summary = describe(item)
-                target = _folder_for(folders, _hint_parts(item.folder_hint))
-                where = (item.folder_hint or NO_FOLDER, item.nid)
-                try:
-                    target.add(copier.message(item.message, where[0]), associated=item.associated)
-                    summary["written"] = True
-                except PSTError as exc:
-                    copier.skip(where, "message", exc.message)
-                    summary["written"] = False
-                items.append(summary)
+    with create(dst, crypt, RECOVERED_STORE_NAME) as writer:
+        copier = Copier(pst, writer, copy_report, None)
+        top = writer.root_folder.add_folder(RECOVERED_FOLDER)
+        folders: dict[tuple[str, ...], FolderWriter] = {(): top}
+        for item in recovery:
+            summary = describe(item)
+            target = _folder_for(folders, _hint_parts(item.folder_hint))
+            where = (item.folder_hint or NO_FOLDER, item.nid)
+            try:
+                target.add(copier.message(item.message, where[0]), associated=item.associated)
+                summary["written"] = True
+            except PSTError as exc:
+                copier.skip(where, "message", exc.message)
+                summary["written"] = False
+            items.append(summary)
     return RecoveryReport(items, recovery.stats, copy_report.skipped)
 
 

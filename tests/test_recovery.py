@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 import pstlib
 from pstlib.ndb.carve import CarvedBlock, CarvedPage, carve
 from pstlib.ndb.crc import crc32
-from pstlib.ndb.maps import AMAP_PADDING, AMAP_UNIT, FIRST_AMAP, interval_size
+from pstlib.ndb.maps import AMAP_PADDING, AMAP_UNIT, FIRST_AMAP, free_pages, free_ranges, interval_size
 from pstlib.ndb.page import PTYPE_NBT
 from pstlib.recovery import recover_to
 from tests.conftest import CORPUS, corpus_path
@@ -251,19 +251,26 @@ def test_recovery_runs_on_every_variant(variant: str) -> None:
         items = list(recovery)
         assert recovery.stats.scope == "file"
         assert recovery.stats.bytes_scanned == pst.size
-        assert recovery.stats.blocks_found >= sum(1 for _ in pst.blocks())
+        assert recovery.stats.pages_found >= sum(1 for tree in (pst.nbt, pst.bbt) for _ in tree.leaves())
         for item in items:
             assert item.source in ("orphan", "unallocated")
             assert item.message.message_class
 
 
-def test_deleted_items_the_amap_still_counts_as_used_need_everywhere() -> None:
-    """pst2john 97 (ANSI, 148 messages deleted from Deleted Items): their space is still marked
-    allocated, so the free-space scan finds a few and the whole-file scan all of them."""
+def test_deleted_items_in_pages_only_the_pmap_calls_free_are_found_by_default() -> None:
+    """pst2john 97 (ANSI, 148 messages deleted from Deleted Items): the old NBT pages holding
+    them are free in the PMap but still allocated in the AMap, so the default scope takes the
+    PMaps' free pages too, and finds what the whole-file scan finds."""
     with pstlib.open(corpus_path(VARIANTS["ansi"])) as pst:
-        free = list(pst.recover())
+        ranges = pst.recover().ranges()
+        free = [(i.nid, i.message.subject) for i in pst.recover()]
         everywhere = list(pst.recover(everywhere=True))
-    assert len(free) < len(everywhere)
+        assert free == [(i.nid, i.message.subject) for i in everywhere]
+        amap = free_ranges(pst.read_at, pst.header.ndb, pst.size)
+        pmap = free_pages(pst.read_at, pst.header.ndb, pst.size)
+    amap_free = {offset for start, end in amap for offset in range(start, end, 512)}
+    assert any(start not in amap_free for start, _ in pmap)  # pages only the PMap calls free
+    assert sum(end - start for start, end in ranges) < pst.size
     assert sum(i.folder_hint == "/Top of Personal Folders/Deleted Items" for i in everywhere) >= 148
     assert all(i.complete and not i.superseded for i in everywhere)
 

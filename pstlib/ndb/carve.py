@@ -110,8 +110,11 @@ def _pages_in(ndb: Format, window: memoryview, base: int, first_end: int) -> Ite
             )
 
 
-def _blocks_in(ndb: Format, window: memoryview, base: int, first_end: int) -> Iterator[CarvedBlock]:
-    """Blocks ending in ``window`` past ``base + first_end``."""
+def _blocks_in(
+    ndb: Format, window: memoryview, base: int, first_end: int, known: np.ndarray | None
+) -> Iterator[CarvedBlock]:
+    """Blocks ending in ``window`` past ``base + first_end``, but none whose BID is in the
+    sorted array ``known`` (the live BBT's, whose blocks a caller has already)."""
     unit = ndb.block_alignment
     buffer = np.frombuffer(window, np.uint8)
     trailers = _trailers(buffer, unit, ndb.block_trailer_size, _block_trailer_dtype(ndb))
@@ -122,11 +125,20 @@ def _blocks_in(ndb: Format, window: memoryview, base: int, first_end: int) -> It
     bid = trailers["bid"]
     keep = (bid != 0) & (spans <= ndb.max_block_size) & (starts >= base) & (ends > base + first_end)
     keep &= _signatures(starts, bid) == trailers["wSig"]
+    if known is not None and len(known):
+        keep &= ~np.isin(bid.astype(np.uint64) & ~np.uint64(BID_RESERVED), known)
+    found = np.nonzero(keep)[0]
     inflated = trailers["cbInflated"] if ndb.name == UNICODE4K else trailers["cb"]
-    for index in np.nonzero(keep)[0].tolist():
-        start, size = int(starts[index]) - base, int(cb[index])
-        if crc32(window[start : start + size]) == int(trailers["dwCRC"][index]):
-            yield CarvedBlock(base + start, int(bid[index]), size, int(inflated[index]) or size)
+    rows = zip(
+        (starts[found] - base).tolist(),
+        cb[found].tolist(),
+        bid[found].tolist(),
+        trailers["dwCRC"][found].tolist(),
+        inflated[found].tolist(),
+    )
+    for start, size, block_bid, stored_crc, full in rows:
+        if crc32(window[start : start + size]) == stored_crc:
+            yield CarvedBlock(base + start, block_bid, size, full or size)
 
 
 def carve(
@@ -134,13 +146,15 @@ def carve(
     ndb: Format,
     ranges: Sequence[tuple[int, int]],
     progress: Callable[[int], None] | None = None,
+    known: np.ndarray | None = None,
 ) -> Iterator[CarvedPage | CarvedBlock]:
     """Every intact leaf B-tree page and block lying wholly inside one of ``ranges``.
 
     ``read(offset, size)`` reads the file; ``ranges`` are (start, end) byte
     offsets.  Windows overlap by a largest page or block, and each structure is
     reported once, by the window its end falls in past the overlap.
-    ``progress`` is called with the bytes of each window done.
+    ``progress`` is called with the bytes of each window done.  Blocks whose
+    BIDs are in the sorted ``known`` are left out before their CRC is computed.
     """
     overlap = max(ndb.max_block_size, ndb.page_size)
     for start, end in ranges:
@@ -150,7 +164,7 @@ def carve(
             stop = min(position + WINDOW, end)
             window = memoryview(read(position, stop - position))
             yield from _pages_in(ndb, window, position, first_end)
-            yield from _blocks_in(ndb, window, position, first_end)
+            yield from _blocks_in(ndb, window, position, first_end, known)
             if progress:
                 progress(stop - position - first_end)
             if stop >= end:

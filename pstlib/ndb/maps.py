@@ -64,24 +64,56 @@ def free_ranges(read: Callable[[int, int], bytes], ndb: Format, eof: int) -> lis
     An AMap whose trailer or CRC fails cannot say what is free, so callers
     then look at the whole file instead.
     """
-    unit, padding = AMAP_UNIT[ndb.name], AMAP_PADDING[ndb.name]
     ranges: list[tuple[int, int]] = []
-    for k in range((max(eof - FIRST_AMAP[ndb.name], 0) + interval_size(ndb) - 1) // interval_size(ndb)):
+    for k in range(_intervals(ndb, eof)):
         start = interval_start(ndb, k)
-        try:
-            page = read(start, ndb.page_size)
-            check_page(ndb, page, start, PTYPE_AMAP, None)
-        except PSTError:
+        bits = _map_bits(read, ndb, start, PTYPE_AMAP)
+        if bits is None:
             return None
-        bits = np.unpackbits(np.frombuffer(page, np.uint8, ndb.page_crc_size - padding, padding))
-        bits = bits[: max(0, (eof - start) // unit)]
-        # +1 where a free run starts, -1 where it ends
-        edges = np.diff(np.concatenate(([1], bits, [1])).astype(np.int8))
-        runs = zip(np.nonzero(edges == -1)[0].tolist(), np.nonzero(edges == 1)[0].tolist())
-        for first, last in runs:
-            begin, end = start + first * unit, start + last * unit
-            if ranges and ranges[-1][1] == begin:
-                ranges[-1] = (ranges[-1][0], end)
-            else:
-                ranges.append((begin, end))
+        _add_runs(ranges, start, bits[: max(0, (eof - start) // AMAP_UNIT[ndb.name])], AMAP_UNIT[ndb.name])
     return ranges
+
+
+def free_pages(read: Callable[[int, int], bytes], ndb: Format, eof: int) -> list[tuple[int, int]]:
+    """(start, end) byte ranges of the pages the PMaps mark free, up to ``eof``.
+
+    A PMap bit stands for a 512-byte page over eight AMap intervals; 0 means a
+    page reserved for pages but not in use ([MS-PST] 2.2.2.7.3), which is where
+    B-tree pages that have since been replaced are.  PMaps are deprecated, so
+    an unreadable one just adds nothing; 4K-page files have none.
+    """
+    ranges: list[tuple[int, int]] = []
+    if ndb.name == UNICODE4K:
+        return ranges
+    for k in range(0, _intervals(ndb, eof), PMAP_EVERY):
+        start = interval_start(ndb, k)
+        bits = _map_bits(read, ndb, start + ndb.page_size, PTYPE_PMAP)
+        if bits is not None:
+            _add_runs(ranges, start, bits[: max(0, (eof - start) // ndb.page_size)], ndb.page_size)
+    return ranges
+
+
+def _intervals(ndb: Format, eof: int) -> int:
+    return (max(eof - FIRST_AMAP[ndb.name], 0) + interval_size(ndb) - 1) // interval_size(ndb)
+
+
+def _map_bits(read: Callable[[int, int], bytes], ndb: Format, offset: int, ptype: int) -> np.ndarray | None:
+    """A map page's bits (most significant first), or None if its trailer or CRC fails."""
+    try:
+        page = read(offset, ndb.page_size)
+        check_page(ndb, page, offset, ptype, None)
+    except PSTError:
+        return None
+    padding = AMAP_PADDING[ndb.name]
+    return np.unpackbits(np.frombuffer(page, np.uint8, ndb.page_crc_size - padding, padding))
+
+
+def _add_runs(ranges: list[tuple[int, int]], start: int, bits: np.ndarray, unit: int) -> None:
+    """Append the runs of 0 bits as byte ranges, joining one that touches the last."""
+    edges = np.diff(np.concatenate(([1], bits, [1])).astype(np.int8))  # -1 where a run starts, +1 past it
+    for first, last in zip(np.nonzero(edges == -1)[0].tolist(), np.nonzero(edges == 1)[0].tolist()):
+        begin, end = start + first * unit, start + last * unit
+        if ranges and ranges[-1][1] == begin:
+            ranges[-1] = (ranges[-1][0], end)
+        else:
+            ranges.append((begin, end))
