@@ -1,16 +1,19 @@
 """Items the folder tree no longer shows: orphaned nodes and deleted ones still in the file.
 
-Two sources, both reported as ``RecoveredItem``:
+Reported as ``RecoveredItem``s, by ``source``:
 
 - orphan: a message node in the NBT that no folder's contents table lists;
-- unallocated: a message whose NBT entry survives only in an old NBT leaf
-  page outside the live tree (Outlook writes pages and blocks anew on every
-  change and frees the old ones), rebuilt from blocks found through the live
-  BBT, old BBT leaf pages, or their own trailers (``pstlib.ndb.carve``).
+- unallocated: a message whose NBT entry survives only outside the live tree,
+  in an old NBT leaf page or in the slack past a leaf page's cEnt (Outlook
+  writes pages and blocks anew on every change and frees the old ones),
+  rebuilt from blocks found through the live BBT, old BBT leaf pages, or their
+  own trailers (``pstlib.ndb.carve``); or, with NID 0, a message property
+  context in a block no NBT entry names at all.
 
-By default the scan covers the space the AMaps call free; when the AMaps are
-unreadable or not valid, or with ``everywhere=True``, it covers the whole file.
-A candidate whose blocks are gone or overwritten is skipped and counted.
+By default the scan covers the space the AMaps and PMaps call free, plus the
+live leaf pages; when the AMaps are unreadable or not valid, or with
+``everywhere=True``, it covers the whole file.  A candidate whose blocks are
+gone or overwritten is skipped and counted.
 """
 
 from __future__ import annotations
