@@ -49,6 +49,37 @@ class NBTEntry(NamedTuple):
 Source = str | os.PathLike | BinaryIO | bytes | bytearray | memoryview
 
 
+class _View(io.RawIOBase):
+    """A read-only file over a memoryview that does not copy it (``io.BytesIO`` would): verify
+    hands its map of a whole file to ``PSTFile`` this way."""
+
+    def __init__(self, view: memoryview) -> None:
+        super().__init__()
+        self._view = view.cast("B")
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: len(self._view)}[whence]
+        self._position = max(base + offset, 0)
+        return self._position
+
+    def close(self) -> None:
+        self._view.release()  # the caller's map can be closed once this file is
+        super().close()
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        chunk = self._view[self._position : self._position + len(buffer)]
+        buffer[: len(chunk)] = chunk
+        self._position += len(chunk)
+        return len(chunk)
+
+
 class PSTFile:
     """A PST/OST file opened for reading; see ``pstlib.open``."""
 
@@ -59,8 +90,11 @@ class PSTFile:
             self._file: BinaryIO = builtins.open(source, "rb")  # noqa: SIM115
             self._owned = True
             self.name = os.fspath(source)
-        elif isinstance(source, (bytes, bytearray, memoryview)):
-            self._file = io.BytesIO(bytes(source))
+        elif isinstance(source, memoryview):
+            self._file = _View(source)
+            self.name = "<bytes>"
+        elif isinstance(source, (bytes, bytearray)):
+            self._file = io.BytesIO(bytes(source))  # shares a bytes object's buffer, copies a bytearray
             self.name = "<bytes>"
         else:
             self._file = source
@@ -230,7 +264,7 @@ class PSTFile:
         for cached in ("nbt", "bbt", "block_store"):
             if hasattr(self, cached):
                 getattr(self, cached).clear_cache()
-        if self._owned:
+        if self._owned or isinstance(self._file, _View):
             self._file.close()
 
     def __enter__(self) -> PSTFile:

@@ -8,7 +8,6 @@ failure becomes a ``fatal`` problem, not a traceback.
 
 from __future__ import annotations
 
-import io
 import mmap
 import os
 import time
@@ -91,6 +90,6 @@ def _run(data: memoryview, report: Report, level: str, limits: Limits) -> None:
     if not ndb.complete:
         report.add("upper-layers-skipped", "info", "ltp", "LTP and messaging checks skipped: a B-tree page could not be read")
         return
-    with PSTFile(io.BytesIO(data), limits=limits) as pst:
+    with PSTFile(data, limits=limits) as pst:  # reads the map in place: no copy of the file
         check_node_structures(pst, report)
         check_folders(pst, report)
