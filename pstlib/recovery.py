@@ -37,6 +37,7 @@ from pstlib.ndb.format import UNICODE4K
 from pstlib.ndb.maps import free_pages, free_ranges
 from pstlib.ndb.nid import NID_ROOT_FOLDER, NIDType, nid_type
 from pstlib.ndb.page import PTYPE_NBT
+from pstlib.pstfile import NBTEntry
 from pstlib.pstfile import open as pstlib_open
 from pstlib.tags import PropertyId
 from pstlib.writer import WriterError
@@ -120,6 +121,7 @@ class Recovery:
         self.stats = RecoveryStats()
         self._live_pages: set[int] = set()
         self._ranges: list[tuple[int, int]] | None = None
+        self._trees: tuple[dict[int, NBTEntry], np.ndarray | None] | None = None
 
     @property
     def pst(self) -> PSTFile:
@@ -141,11 +143,7 @@ class Recovery:
             if found is not None:  # and what the PMaps call free: Outlook 97 frees pages there only
                 found += free_pages(pst.read_at, header.ndb, eof)
         self.stats.scope = "file" if found is None else "free"
-        for tree in (pst.nbt, pst.bbt):
-            try:
-                self._live_pages.update(ref.ib for ref, _ in tree.leaves())
-            except PSTError:
-                pass
+        self._live_trees()
         if found is None:
             found = [(0, pst.size)]
         else:  # live leaf pages too: the slots past their cEnt keep entries since removed
@@ -159,26 +157,55 @@ class Recovery:
         self.stats.bytes_to_scan = sum(end - start for start, end in merged)
         return merged
 
-    def _live_blocks(self) -> np.ndarray | None:
-        """The live BBT's BIDs, sorted, or None where the BBT cannot be read whole."""
+    def _live_trees(self) -> tuple[dict[int, NBTEntry], np.ndarray | None]:
+        """One walk of each live B-tree: the NBT's entries by NID (as far as its pages read),
+        the BBT's BIDs sorted (None where the BBT cannot be read whole), and the offsets of
+        both trees' leaf pages (into ``_live_pages``)."""
+        if self._trees is not None:
+            return self._trees
+        pst = self._pst
+        live: dict[int, NBTEntry] = {}
         try:
-            pages = [entries["BREF"]["bid"] for entries in self._pst.bbt.leaf_pages()]
+            for ref, entries in pst.nbt.leaves():
+                self._live_pages.add(ref.ib)
+                rows = zip(
+                    (entries["nid"] & 0xFFFFFFFF).tolist(),
+                    entries["bidData"].tolist(),
+                    entries["bidSub"].tolist(),
+                    entries["nidParent"].tolist(),
+                )
+                live.update((row[0], NBTEntry(*row)) for row in rows)
+        except PSTError as exc:
+            self.stats.skipped.append(
+                (0, f"the NBT is damaged, orphans past this point are missed: {exc.message}")
+            )
+        bids: list[np.ndarray] | None = []
+        try:
+            for ref, entries in pst.bbt.leaves():
+                self._live_pages.add(ref.ib)
+                bids.append(entries["BREF"]["bid"])
         except PSTError:
-            return None
-        bids = np.concatenate(pages).astype(np.uint64) if pages else np.zeros(0, np.uint64)
-        return np.sort(bids & ~np.uint64(BID_RESERVED))
+            bids = None
+        known = None
+        if bids is not None:
+            joined = np.concatenate(bids).astype(np.uint64) if bids else np.zeros(0, np.uint64)
+            known = np.sort(joined & ~np.uint64(BID_RESERVED))
+        self._trees = (live, known)
+        return self._trees
 
     def __iter__(self) -> Iterator[RecoveredItem]:
         pst = self._pst
-        live = {entry.nid: entry for entry in _live_nodes(pst, self.stats)}
+        live, known = self._live_trees()
         paths, listed = _reachable(pst)
         hints = _Hints(paths, pst, live)
         yield from self._orphans(live, hints, listed)
         pages: list[CarvedPage] = []
         blocks: list[CarvedBlock] = []
         found: dict[int, tuple[BBTEntry, int]] = {}
-        known = self._live_blocks()
-        for item in carve(pst.read_at, pst.header.ndb, self.ranges(), self._progress_bytes, known):
+        ranges = self.ranges()
+        for item in carve(
+            pst.read_at, pst.header.ndb, ranges, self._progress_bytes, known, self._live_pages
+        ):
             if isinstance(item, CarvedBlock):
                 self.stats.blocks_found += 1
                 bid = item.bid & ~BID_RESERVED
@@ -190,7 +217,9 @@ class Recovery:
         for page in pages:  # old BBT pages name blocks that may lie where the scan did not look
             if page.ptype != PTYPE_NBT:
                 in_live_tree = page.offset in self._live_pages
-                _add_bbt_entries(page, found, pst.header.ndb.name == UNICODE4K, slack_only=in_live_tree)
+                _add_bbt_entries(
+                    page, found, pst.header.ndb.name == UNICODE4K, slack_only=in_live_tree
+                )
         store = CarvedBlockStore(pst.block_store, found)
         candidates = _candidates(pages, live)
         keys: set[tuple] = set()
@@ -215,8 +244,14 @@ class Recovery:
         class and time) is an older version of it.
         """
         pst = self._pst
-        named = {version.bid_data & ~BID_RESERVED for versions in candidates.values() for version in versions}
-        loose = [b for b in blocks if b.bid & ~BID_RESERVED not in named and not self._is_live(b.bid)]
+        named = {
+            version.bid_data & ~BID_RESERVED
+            for versions in candidates.values()
+            for version in versions
+        }
+        loose = [
+            b for b in blocks if b.bid & ~BID_RESERVED not in named and not self._is_live(b.bid)
+        ]
         leaves: set[int] = set()
         for block in (
             b for b in loose if is_internal(b.bid)
@@ -321,16 +356,6 @@ class Recovery:
                     _complete(node, store.damaged),
                     nid in live,
                 )
-
-
-def _live_nodes(pst: PSTFile, stats: RecoveryStats) -> Iterator:
-    """The live NBT's entries, as far as its pages can be read."""
-    try:
-        yield from pst.nodes()
-    except PSTError as exc:
-        stats.skipped.append(
-            (0, f"the NBT is damaged, orphans past this point are missed: {exc.message}")
-        )
 
 
 def _reachable(pst: PSTFile) -> tuple[dict[int, str], set[int]]:

@@ -12,6 +12,7 @@ the survivors are CRC-checked with zlib.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,8 +84,11 @@ def _trailers(buffer: np.ndarray, stride: int, size: int, dtype: np.dtype) -> np
     return np.ascontiguousarray(units[:, stride - size :]).view(dtype).reshape(-1)
 
 
-def _pages_in(ndb: Format, window: memoryview, base: int, first_end: int) -> Iterator[CarvedPage]:
-    """Leaf B-tree pages ending in ``window`` past ``base + first_end``."""
+def _pages_in(
+    ndb: Format, window: memoryview, base: int, first_end: int, live: AbstractSet[int]
+) -> Iterator[CarvedPage]:
+    """Leaf B-tree pages ending in ``window`` past ``base + first_end``.  A page at an offset
+    in ``live`` (a live tree's leaf, checked already) gives only its slack, unchecked."""
     buffer = np.frombuffer(window, np.uint8)
     trailers = _trailers(buffer, PAGE_ALIGNMENT, ndb.page_trailer_size, _page_trailer_dtype(ndb))
     ends = base + (np.arange(len(trailers), dtype=np.int64) + 1) * PAGE_ALIGNMENT
@@ -93,20 +97,28 @@ def _pages_in(ndb: Format, window: memoryview, base: int, first_end: int) -> Ite
     keep = (ptype == trailers["ptypeRepeat"]) & ((ptype == PTYPE_BBT) | (ptype == PTYPE_NBT))
     keep &= (starts >= base) & (ends > base + first_end)
     keep &= _signatures(starts, trailers["bid"]) == trailers["wSig"]
-    for index in np.nonzero(keep)[0].tolist():
-        start = int(starts[index]) - base
+    found = np.nonzero(keep)[0]
+    rows = zip(
+        (starts[found] - base).tolist(),
+        ptype[found].tolist(),
+        trailers["bid"][found].tolist(),
+        trailers["dwCRC"][found].tolist(),
+    )
+    for start, kind, page_bid, stored_crc in rows:
         page = bytes(window[start : start + ndb.page_size])
-        if crc32(page[: ndb.page_crc_size]) != int(trailers["dwCRC"][index]):
+        if base + start in live:
+            slack = leaf_slack(ndb, page, kind)
+            yield CarvedPage(base + start, kind, page_bid, slack[:0], slack)
+            continue
+        if crc32(page[: ndb.page_crc_size]) != stored_crc:
             continue
         try:
-            parsed = parse_btpage(ndb, page, base + start, int(ptype[index]), None)
+            parsed = parse_btpage(ndb, page, base + start, kind, None)
         except PSTError:
             continue
         if parsed.level == 0:
-            kind = int(ptype[index])
-            slack = leaf_slack(ndb, page, kind)
             yield CarvedPage(
-                base + start, kind, int(trailers["bid"][index]), parsed.entries.copy(), slack
+                base + start, kind, page_bid, parsed.entries.copy(), leaf_slack(ndb, page, kind)
             )
 
 
@@ -125,9 +137,11 @@ def _blocks_in(
     bid = trailers["bid"]
     keep = (bid != 0) & (spans <= ndb.max_block_size) & (starts >= base) & (ends > base + first_end)
     keep &= _signatures(starts, bid) == trailers["wSig"]
-    if known is not None and len(known):
-        keep &= ~np.isin(bid.astype(np.uint64) & ~np.uint64(BID_RESERVED), known)
     found = np.nonzero(keep)[0]
+    if known is not None and len(known) and len(found):
+        wanted = bid[found].astype(np.uint64) & ~np.uint64(BID_RESERVED)
+        at = np.minimum(np.searchsorted(known, wanted), len(known) - 1)
+        found = found[known[at] != wanted]
     inflated = trailers["cbInflated"] if ndb.name == UNICODE4K else trailers["cb"]
     rows = zip(
         (starts[found] - base).tolist(),
@@ -147,6 +161,7 @@ def carve(
     ranges: Sequence[tuple[int, int]],
     progress: Callable[[int], None] | None = None,
     known: np.ndarray | None = None,
+    live_pages: AbstractSet[int] = frozenset(),
 ) -> Iterator[CarvedPage | CarvedBlock]:
     """Every intact leaf B-tree page and block lying wholly inside one of ``ranges``.
 
@@ -154,7 +169,8 @@ def carve(
     offsets.  Windows overlap by a largest page or block, and each structure is
     reported once, by the window its end falls in past the overlap.
     ``progress`` is called with the bytes of each window done.  Blocks whose
-    BIDs are in the sorted ``known`` are left out before their CRC is computed.
+    BIDs are in the sorted ``known`` are left out before their CRC is computed,
+    and leaf pages at offsets in ``live_pages`` give their slack alone.
     """
     overlap = max(ndb.max_block_size, ndb.page_size)
     for start, end in ranges:
@@ -163,7 +179,7 @@ def carve(
         while position < end:
             stop = min(position + WINDOW, end)
             window = memoryview(read(position, stop - position))
-            yield from _pages_in(ndb, window, position, first_end)
+            yield from _pages_in(ndb, window, position, first_end, live_pages)
             yield from _blocks_in(ndb, window, position, first_end, known)
             if progress:
                 progress(stop - position - first_end)
