@@ -221,6 +221,18 @@ def _exercise_messaging(pst: pstlib.PSTFile, progress: _Progress) -> None:
             _exercise_folder(folder, progress)
 
 
+def _exercise_recovery(pst: pstlib.PSTFile) -> None:
+    """Recovery over the whole file, each item's message read; a refusal is a PSTError."""
+    try:
+        for item in pst.recover(everywhere=True):
+            try:
+                _touch(item.message, "subject", "message_class", "body", "recipients", "attachments")
+            except pstlib.PSTError:
+                continue
+    except pstlib.PSTError:
+        pass
+
+
 def _verify(data: bytes) -> None:
     """``verify_file`` must report, never raise, and never hide an internal failure."""
     stream = io.BytesIO(data)
@@ -245,6 +257,7 @@ def exercise(data: bytes) -> str:
             nids = _exercise_ndb(pst, progress)
             _exercise_ltp(pst, nids, progress)
             _exercise_messaging(pst, progress)
+            _exercise_recovery(pst)
     if buffer != data:
         raise OracleFailure("pstlib.open modified the bytearray it was given")
     _verify(data)
