@@ -1244,3 +1244,21 @@ def test_file_object_is_read_from_its_start() -> None:
         handle.read(4096)
         report = verify_file(handle)
     assert report.consistent, describe(report)
+
+
+def test_a_view_of_the_map_still_alive_does_not_break_the_report(tmp_path, monkeypatch) -> None:
+    """A profiler or traceback holding a slice of verify's map keeps ``mmap.close`` from
+    running (BufferError); verify_file must still return its report, raising nothing."""
+    from pstlib.verify import ndb as verify_ndb
+
+    kept = []
+    original = verify_ndb.NDBCheck.walk_trees
+
+    def keep_a_view(self):  # type: ignore[no-untyped-def]
+        kept.append(self.data[:16])
+        return original(self)
+
+    monkeypatch.setattr(verify_ndb.NDBCheck, "walk_trees", keep_a_view)
+    sample = Path(__file__).resolve().parents[1] / "fixtures" / "sample.pst"
+    report = pstlib.verify_file(sample)
+    assert kept and report.consistent

@@ -63,9 +63,14 @@ def verify_file(source: str | os.PathLike | BinaryIO, level: str = "full", limit
         report.add("internal-error", "fatal", "ndb", f"verify failed: {type(exc).__name__}: {exc}")
     finally:
         report.stats.seconds = time.perf_counter() - started
-        data.release()
-        if mapped is not None:
-            mapped.close()
+        try:
+            data.release()
+            if mapped is not None:
+                mapped.close()
+        except BufferError:
+            # A view of the map is still alive somewhere (a profiler holding a frame, an
+            # exception's traceback): the map closes when the last view goes.
+            pass
     return report
 
 
