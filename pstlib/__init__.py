@@ -1,5 +1,7 @@
 """pstlib: read (and verify) Microsoft Outlook PST and OST files in pure Python."""
 
+from typing import Any
+
 from pstlib import tags
 from pstlib.errors import (
     BlockError,
@@ -72,6 +74,17 @@ __all__ = [
     "PropertyValueError",
     "UnsupportedFormat",
     "open",
+    "scan",
     "tags",
     "verify_file",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``pstlib.scan`` on first use: the bulk layer imports the export records (and with them
+    the ``email`` package), which ``import pstlib`` should not pay for."""
+    if name == "scan":
+        from pstlib.bulk import scan
+
+        return scan
+    raise AttributeError(f"module 'pstlib' has no attribute {name!r}")

@@ -8,11 +8,14 @@ add theirs (``verify``, ``export``, ...) the same way.  Exit status: 0 done,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from tqdm import tqdm
@@ -151,6 +154,7 @@ def _configure_verify(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE")
     parser.add_argument("--json", action="store_true", help="one JSON report per line")
     parser.add_argument("--quick", action="store_true", help="header, ROOT and B-tree structure only")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N", help="check N files at a time in worker processes (default 1)")
 
 
 @command(
@@ -163,7 +167,98 @@ def run_verify(args: argparse.Namespace) -> int:
     """Exit 0 if every file is consistent, 1 if any is not, 2 if one cannot be opened."""
     from pstlib.verify.__main__ import main as verify_main
 
-    return verify_main([*args.files, *(["--json"] if args.json else []), *(["--quick"] if args.quick else [])])
+    options = [*(["--json"] if args.json else []), *(["--quick"] if args.quick else []), "--jobs", str(args.jobs)]
+    return verify_main([*options, "--", *args.files])
+
+
+def _configure_scan(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="PST or OST files")
+    parser.add_argument(
+        "--to", nargs=2, metavar=("FORMAT", "OUT"),
+        help="parquet: a dataset directory OUT (created, must be empty); json: a new JSON Lines file OUT"
+        " (default: JSON Lines on stdout)",
+    )
+    parser.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: one per CPU; 1: none)")
+    parser.add_argument("--fields", metavar="LIST", help="comma-separated fields to keep (default: all but body)")
+    parser.add_argument("--body", action="store_true", help="add the plain body text")
+
+
+@command(
+    "scan",
+    "read the message records of many stores in parallel, as JSON Lines or a Parquet dataset",
+    "pstlib scan mail/*.pst --to parquet mail-parquet/ --jobs 4",
+    _configure_scan,
+)
+def run_scan(args: argparse.Namespace) -> int:
+    """Exit 0 when every message was read, 1 when some item or store could not be (each is
+    named on stderr, and is an error record in the output), 2 on usage errors, unusable
+    output, or a file the OS cannot open (the others are still scanned)."""
+    from pstlib.bulk import DEFAULT_FIELDS, scan_parts
+
+    to, out = args.to or ("json", "-")
+    if to not in ("json", "parquet"):
+        print(f"pstlib: unknown --to format {to!r} (json or parquet)", file=sys.stderr)
+        return 2
+    fields = [*(args.fields.split(",") if args.fields else DEFAULT_FIELDS), *(["body"] if args.body else [])]
+    try:
+        parts = scan_parts(args.paths, args.jobs, fields)
+    except ValueError as exc:
+        print(f"pstlib: {exc}", file=sys.stderr)
+        return 2
+    unopenable = [path for path in args.paths if not _can_open(path)]
+    counts: Counter[str] = Counter()
+    with tqdm(unit="msg", file=sys.stderr, disable=not sys.stderr.isatty(), leave=False) as bar:
+        counted = (replace(part, records=_counted(part.records, counts, bar)) for part in parts)
+        try:
+            if to == "parquet":
+                from pstlib.arrow import write_dataset
+
+                write_dataset(counted, out, fields)
+            else:
+                _write_json_lines(counted, out)
+        except (FileExistsError, ImportError) as exc:
+            print(f"pstlib: {exc}", file=sys.stderr)
+            return 2
+    print(f"{len(args.paths)} stores, {counts['messages']} messages, {counts['errors']} errors", file=sys.stderr)
+    return 2 if unopenable else 1 if counts["errors"] else 0
+
+
+def _can_open(path: str) -> bool:
+    """Whether the OS opens ``path`` (the scan names the reason in its error record)."""
+    try:
+        with open(path, "rb"):
+            return True
+    except OSError:
+        return False
+
+
+def _counted(records: Iterable[dict], counts: Counter[str], bar: tqdm) -> Iterator[dict]:
+    """``records``, counted (messages and errors), each error named on stderr."""
+    for record in records:
+        if record["error"] is None:
+            counts["messages"] += 1
+            bar.update(1)
+        else:
+            counts["errors"] += 1
+            nid = "" if record["nid"] is None else f" (nid 0x{record['nid']:X})"
+            folder = f" in {record['folder']}" if record["folder"] else ""
+            tqdm.write(f"pstlib: {record['store']}: failed {record['error_item']}{nid}{folder}: {record['error']}", file=sys.stderr)
+        yield record
+
+
+def _write_json_lines(parts: Iterable[Any], out: str) -> None:
+    """Every record as one JSON object per line (times in ISO 8601 UTC) to ``out`` ("-": stdout)."""
+    from pstlib.export.jsonl import iso_utc
+
+    def default(value: object) -> str | None:
+        if isinstance(value, datetime):
+            return iso_utc(value)
+        raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+    with contextlib.nullcontext(sys.stdout) if out == "-" else open(out, "x", encoding="utf-8", newline="\n") as handle:
+        for part in parts:
+            for record in part.records:
+                handle.write(json.dumps(record, ensure_ascii=False, default=default) + "\n")
 
 
 def _configure_copy(parser: argparse.ArgumentParser) -> None:
@@ -332,7 +427,7 @@ def _configure_recover(parser: argparse.ArgumentParser) -> None:
 def run_recover(args: argparse.Namespace) -> int:
     """Exit 0 when the scan ran (whatever it found), 1 when a recovered message could not be
     written, 2 on usage errors and files that cannot be opened."""
-    from pstlib.recovery import describe, recover_to
+    from pstlib.recovery import describe, save
 
     if args.out is None and not args.json:
         print("pstlib: give --out RECOVERED.pst, --json, or both", file=sys.stderr)
@@ -344,16 +439,18 @@ def run_recover(args: argparse.Namespace) -> int:
         if not args.force:
             print(f"pstlib: {args.out} exists (use --force to replace it)", file=sys.stderr)
             return 2
-    bar = tqdm(total=os.path.getsize(args.file), unit="B", unit_scale=True, file=sys.stderr, leave=False) if sys.stderr.isatty() else None
-    progress = bar.update if bar is not None else None
+    bar = tqdm(unit="B", unit_scale=True, file=sys.stderr, leave=False) if sys.stderr.isatty() else None
     try:
-        if args.out:
-            report = recover_to(args.file, args.out, everywhere=args.everywhere, crypt=args.crypt, progress=progress)
-            items, stats, skipped = report.items, report.stats, report.skipped
-        else:
-            with pstlib.open(args.file) as pst:
-                recovery = pst.recover(args.everywhere, progress)
-                items, stats, skipped = [describe(item) for item in recovery], recovery.stats, []
+        with pstlib.open(args.file) as pst:
+            recovery = pst.recover(args.everywhere, bar.update if bar is not None else None)
+            if bar is not None:
+                bar.total = sum(end - start for start, end in recovery.ranges())
+            if args.out:
+                report = save(recovery, args.out, args.crypt)
+                items, skipped = report.items, report.skipped
+            else:
+                items, skipped = [describe(item) for item in recovery], []
+            stats = recovery.stats
     except (pstlib.PSTError, OSError) as exc:
         print(f"pstlib: {args.file}: {exc}", file=sys.stderr)
         return 2

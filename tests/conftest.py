@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import csv
+from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,3 +57,29 @@ def corpus_file(request: pytest.FixtureRequest) -> Path:
     if name is None:
         pytest.skip("corpus not present (../shared/corpus)")
     return corpus_path(name)
+
+
+def record_multiset(records: Iterable[dict[str, Any]]) -> Counter[tuple[Any, ...]]:
+    """Scan records as a comparable multiset: each record a sorted tuple of its items,
+    lists and dicts inside made tuples (Parquet and pandas give lists back as lists)."""
+
+    def frozen(value: Any) -> Any:
+        if isinstance(value, list):
+            return tuple(map(frozen, value))
+        if isinstance(value, dict):
+            return tuple(sorted((key, frozen(item)) for key, item in value.items()))
+        return value
+
+    return Counter(map(frozen, records))
+
+
+@pytest.fixture(scope="session")
+def corpus_scan() -> tuple[list[str], list[dict[str, Any]]]:
+    """Every corpus file (the unreadable one too) and its scan records, read once per session
+    in this process (``jobs=1``): the reference the parallel, Parquet and Dask reads must equal."""
+    paths = [str(CORPUS / name) for name in corpus_files(include_broken=True)]
+    if not paths:
+        pytest.skip("corpus not present (../shared/corpus)")
+    from pstlib.bulk import scan
+
+    return paths, list(scan(paths, jobs=1))
