@@ -26,19 +26,16 @@ from __future__ import annotations
 
 import cProfile
 import io
-import multiprocessing
 import pstats
-import resource
 import sys
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout without installing pstlib
 
-from tables import base_parser, emit
+from tables import base_parser, emit, in_fresh_process, peak_rss_bytes
 from verify import best_of, largest, read_and_crc
 
 STORE_1G = Path("/tmp/bench-write-1G-seed1.pst")
@@ -46,10 +43,6 @@ STORE_1G = Path("/tmp/bench-write-1G-seed1.pst")
 MB = 1e6
 MIB = 1 << 20
 
-
-def peak_rss_bytes() -> int:
-    """This process's peak resident set size (ru_maxrss is KiB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def run_carve(path: str) -> dict[str, int]:
@@ -111,12 +104,6 @@ def measure(mode: str, path: str, runs: int) -> dict[str, Any]:
     }
 
 
-def in_fresh_process(mode: str, path: str, runs: int) -> dict[str, Any]:
-    """Run one mode's measurement in a new interpreter so ru_maxrss covers only it."""
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return pool.submit(measure, mode, path, runs).result()
-
 
 def benchmark(path: Path, runs: int) -> dict[str, Any]:
     """Every mode's measurement of one file, with MB/s and the ratios to read+CRC."""
@@ -124,7 +111,7 @@ def benchmark(path: Path, runs: int) -> dict[str, Any]:
     size = path.stat().st_size
     result: dict[str, Any] = {"file": path.name, "size_bytes": size, "runs": runs}
     for mode in MODES:
-        result[mode] = measured = in_fresh_process(mode, str(path), runs)
+        result[mode] = measured = in_fresh_process(measure, mode, str(path), runs)
         measured["mb_per_s"] = size / MB / measured["seconds"]
     for mode in ("carve", "everywhere", "free"):
         result[f"{mode}_over_read_crc"] = result[mode]["seconds"] / result["read_crc"]["seconds"]

@@ -49,3 +49,20 @@ def emit(results: Sequence[dict[str, Any]], columns: Sequence[Column], as_json: 
         print(json.dumps({"cpus": os.cpu_count(), "results": list(results)}, indent=2))
     else:
         print(render(results, columns))
+
+
+def peak_rss_bytes() -> int:
+    """This process's peak resident set size (ru_maxrss is KiB on Linux)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def in_fresh_process(function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)`` in a new interpreter, so its ru_maxrss covers only it."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(function, *args).result()

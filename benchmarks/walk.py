@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import cProfile
 import io
-import multiprocessing
 import pstats
-import resource
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from tables import base_parser, emit
+from tables import base_parser, emit, in_fresh_process, peak_rss_bytes
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,10 +47,6 @@ PR_EMAIL_ADDRESS = 0x3003
 MB = 1e6
 MIB = 1 << 20
 
-
-def peak_rss_bytes() -> int:
-    """This process's peak resident set size (ru_maxrss is KiB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def pstlib_walk(path: str) -> dict[str, int]:
@@ -171,12 +164,6 @@ def measure(reader: str, path: str, runs: int) -> dict[str, Any]:
     }
 
 
-def in_fresh_process(reader: str, path: str, runs: int) -> dict[str, Any]:
-    """Run one reader's measurement in a new interpreter so ru_maxrss covers only it."""
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return pool.submit(measure, reader, path, runs).result()
-
 
 def have_pypff() -> bool:
     """Whether pypff (PyPI libpff-python) is importable."""
@@ -193,10 +180,10 @@ def benchmark(path: Path, runs: int, with_pypff: bool) -> dict[str, Any]:
         while handle.read(1 << 20):
             pass
     result: dict[str, Any] = {"file": path.name, "size_bytes": path.stat().st_size, "runs": runs}
-    result["pstlib"] = pst = in_fresh_process("pstlib", str(path), runs)
+    result["pstlib"] = pst = in_fresh_process(measure, "pstlib", str(path), runs)
     pst["messages_per_s"] = (pst.get("messages", 0) + pst.get("embedded", 0)) / pst["seconds"]
     if with_pypff:
-        result["pypff"] = pff = in_fresh_process("pypff", str(path), runs)
+        result["pypff"] = pff = in_fresh_process(measure, "pypff", str(path), runs)
         pff["messages_per_s"] = pff.get("messages", 0) / pff["seconds"]
         result["pstlib_over_pypff"] = pst["seconds"] / pff["seconds"]
     return result

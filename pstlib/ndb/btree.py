@@ -224,8 +224,8 @@ class BTree:
         self._name = "NBT" if ptype == PTYPE_NBT else "BBT"
         self._page = lru_cache(maxsize=cache_size)(self._load_page)
         self._last_leaf: tuple[int, int, BTPage] | None = None
-        """The leaf the last ``lookup_row`` ended in, with its first and last keys: lookups
-        of nearby keys (a message's blocks) go straight to it."""
+        """The leaf the last search ended in, with its first and last keys: lookups of
+        nearby keys (a message's blocks) go straight to it."""
 
     @property
     def root(self) -> BRef:
@@ -257,25 +257,18 @@ class BTree:
 
     def lookup(self, key: int) -> np.void | None:
         """The leaf entry whose key is ``key``, or None."""
-        ref = self._root
-        page = self._child(ref, None, 0)
-        depth = 0
-        while page.level > 0:
-            index = bisect_right(page.key_list, key) - 1
-            if index < 0:
-                return None
-            depth += 1
-            ref = page.children[index]
-            page = self._child(ref, page.level - 1, depth)
-        index = bisect_left(page.key_list, key)
-        if index < len(page.key_list) and page.key_list[index] == key:
-            return page.entries[index]
-        return None
+        page, index = self._find(key)
+        return None if page is None else page.entries[index]
 
     def lookup_row(self, key: int) -> tuple[int, ...] | None:
-        """The leaf entry whose key is ``key`` as ``BTPage.rows`` gives it, or None.
+        """The leaf entry whose key is ``key`` as ``BTPage.rows`` gives it, or None."""
+        page, index = self._find(key)
+        return None if page is None else page.rows[index]
 
-        A key between the first and last keys of the leaf the previous lookup
+    def _find(self, key: int) -> tuple[BTPage | None, int]:
+        """The leaf holding ``key`` and its index there, or (None, 0).
+
+        A key between the first and last keys of the leaf the previous search
         ended in can only be in that leaf (leaves cover disjoint key ranges), so
         the descent is skipped for it.
         """
@@ -288,7 +281,7 @@ class BTree:
             while page.level > 0:
                 index = bisect_right(page.key_list, key) - 1
                 if index < 0:
-                    return None
+                    return None, 0
                 depth += 1
                 page = self._child(page.children[index], page.level - 1, depth)
             if page.key_list:
@@ -296,8 +289,8 @@ class BTree:
         keys = page.key_list
         index = bisect_left(keys, key)
         if index < len(keys) and keys[index] == key:
-            return page.rows[index]
-        return None
+            return page, index
+        return None, 0
 
     def leaf_pages(self) -> Iterator[np.ndarray]:
         """Every leaf page's entries, in key order, each page visited once."""
