@@ -86,13 +86,9 @@ def check_block(ndb: Format, raw: bytes, ib: int, bid: int, cb: int) -> dict[str
         raise BlockError(f"block trailer says {stored_cb} bytes, the BBT {cb}", offset=ib, bid=bid)
     if stored_bid & ~BID_RESERVED != bid & ~BID_RESERVED:
         raise BlockError(f"block trailer names bid 0x{stored_bid:X}", offset=ib, bid=bid)
-    value = (ib ^ stored_bid) & 0xFFFFFFFF  # ComputeSig, [MS-PST] 5.5, inline on the hot path
-    if stored_sig != ((value >> 16) ^ value) & 0xFFFF:
-        raise BlockError(
-            f"block wSig is 0x{stored_sig:04X}, expected 0x{compute_signature(ib, stored_bid):04X}",
-            offset=ib,
-            bid=bid,
-        )
+    signature = compute_signature(ib, stored_bid)
+    if stored_sig != signature:
+        raise BlockError(f"block wSig is 0x{stored_sig:04X}, expected 0x{signature:04X}", offset=ib, bid=bid)
     actual = crc32(memoryview(raw)[:cb])
     if actual != stored_crc:
         raise CRCMismatch(

@@ -22,7 +22,7 @@ from pstlib.ndb.block import BID_RESERVED, BBTEntry, BlockStore, read_block_trai
 from pstlib.ndb.btree import leaf_slack, parse_btpage
 from pstlib.ndb.crc import crc32
 from pstlib.ndb.format import ANSI, UNICODE4K, Format
-from pstlib.ndb.page import PTYPE_BBT, PTYPE_NBT
+from pstlib.ndb.page import PTYPE_BBT, PTYPE_NBT, compute_signatures
 
 WINDOW = 32 << 20
 """Bytes examined at a time: the scan's memory is a small multiple of this."""
@@ -72,12 +72,6 @@ def _block_trailer_dtype(ndb: Format) -> np.dtype:
     return np.dtype(fields)
 
 
-def _signatures(ib: np.ndarray, bid: np.ndarray) -> np.ndarray:
-    """ComputeSig of [MS-PST] 5.5 over arrays."""
-    value = (ib.astype(np.uint64) ^ bid.astype(np.uint64)) & np.uint64(0xFFFFFFFF)
-    return ((value >> np.uint64(16)) ^ value) & np.uint64(0xFFFF)
-
-
 def _trailers(buffer: np.ndarray, stride: int, size: int, dtype: np.dtype) -> np.ndarray:
     """The ``size`` bytes ending each ``stride``-byte unit of ``buffer``, as records."""
     units = buffer[: len(buffer) // stride * stride].reshape(-1, stride)
@@ -96,7 +90,7 @@ def _pages_in(
     ptype = trailers["ptype"]
     keep = (ptype == trailers["ptypeRepeat"]) & ((ptype == PTYPE_BBT) | (ptype == PTYPE_NBT))
     keep &= (starts >= base) & (ends > base + first_end)
-    keep &= _signatures(starts, trailers["bid"]) == trailers["wSig"]
+    keep &= compute_signatures(starts, trailers["bid"]) == trailers["wSig"]
     found = np.nonzero(keep)[0]
     rows = zip(
         (starts[found] - base).tolist(),
@@ -136,7 +130,7 @@ def _blocks_in(
     starts = ends - spans
     bid = trailers["bid"]
     keep = (bid != 0) & (spans <= ndb.max_block_size) & (starts >= base) & (ends > base + first_end)
-    keep &= _signatures(starts, bid) == trailers["wSig"]
+    keep &= compute_signatures(starts, bid) == trailers["wSig"]
     found = np.nonzero(keep)[0]
     if known is not None and len(known) and len(found):
         wanted = bid[found].astype(np.uint64) & ~np.uint64(BID_RESERVED)

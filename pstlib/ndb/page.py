@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import cache
 from struct import Struct as PackedStruct
 
+import numpy as np
 from construct import Bytes, Int8ul, Int16ul, Int32ul, Int64ul, Struct
 
 from pstlib.errors import CRCMismatch, PageError
@@ -78,6 +79,12 @@ def compute_signature(ib: int, bid: int) -> int:
     """ComputeSig of [MS-PST] 5.5: the wSig of pages and blocks."""
     value = (ib ^ bid) & 0xFFFFFFFF
     return ((value >> 16) ^ value) & 0xFFFF
+
+
+def compute_signatures(ib: np.ndarray, bid: np.ndarray) -> np.ndarray:
+    """``compute_signature`` over arrays of offsets and ids (scans and checks of many at once)."""
+    value = (ib.astype(np.uint64) ^ bid.astype(np.uint64)) & np.uint64(0xFFFFFFFF)
+    return ((value >> np.uint64(16)) ^ value) & np.uint64(0xFFFF)
 
 
 def read_trailer(ndb: Format, page: bytes) -> dict[str, int]:

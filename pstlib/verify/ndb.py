@@ -22,7 +22,15 @@ from pstlib.ndb.btree import btree_schema, parse_btpage
 from pstlib.ndb.crc import crc32
 from pstlib.ndb.format import UNICODE4K, Format
 from pstlib.ndb.header import BRef, Header
-from pstlib.ndb.page import PTYPE_AMAP, PTYPE_BBT, PTYPE_DL, PTYPE_NBT, check_page, page_trailer
+from pstlib.ndb.page import (
+    PTYPE_AMAP,
+    PTYPE_BBT,
+    PTYPE_DL,
+    PTYPE_NBT,
+    check_page,
+    compute_signatures,
+    page_trailer,
+)
 from pstlib.ndb.schema import numpy_dtype, struct_format
 from pstlib.verify.internal import XBLOCK, XXBLOCK, InternalBlocks, every_offset
 from pstlib.verify.report import Report
@@ -45,12 +53,6 @@ def _crc_many(data: memoryview, starts: np.ndarray, ends: np.ndarray) -> np.ndar
     views = map(data.__getitem__, map(slice, starts.tolist(), ends.tolist()))
     crcs = np.fromiter(map(zlib.crc32, views, repeat(0xFFFFFFFF)), np.uint32, count=len(starts))
     return crcs ^ np.uint32(0xFFFFFFFF)
-
-
-def _signatures(ib: np.ndarray, bid: np.ndarray) -> np.ndarray:
-    """ComputeSig of [MS-PST] 5.5 over arrays."""
-    value = (ib ^ bid) & 0xFFFFFFFF
-    return ((value >> 16) ^ value) & 0xFFFF
 
 
 class NDBCheck:
@@ -347,7 +349,7 @@ class NDBCheck:
             ),
             (
                 "block-signature",
-                trailers["wSig"] != _signatures(ibs[inside], trailers["bid"].astype(np.uint64)),
+                trailers["wSig"] != compute_signatures(ibs[inside], trailers["bid"]),
                 "block trailer wSig does not match its offset and id",
             ),
         ]
