@@ -15,6 +15,8 @@ from functools import cached_property
 from itertools import islice
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
+import numpy as np
+
 from pstlib.errors import MessagingError, NDBError, NodeNotFound, PSTError
 from pstlib.limits import Limits
 from pstlib.ltp.codepage import DEFAULT_CODEPAGE
@@ -44,6 +46,17 @@ class NBTEntry(NamedTuple):
     bid_data: int
     bid_sub: int
     nid_parent: int
+
+
+def nbt_entries(page: np.ndarray) -> Iterator[NBTEntry]:
+    """A leaf NBT page's entries (``BTree.leaves``/``leaf_pages``) as ``NBTEntry`` tuples."""
+    return map(
+        NBTEntry,
+        (page["nid"] & 0xFFFFFFFF).tolist(),
+        page["bidData"].tolist(),
+        page["bidSub"].tolist(),
+        page["nidParent"].tolist(),
+    )
 
 
 Source = str | os.PathLike | BinaryIO | bytes | bytearray | memoryview
@@ -148,13 +161,7 @@ class PSTFile:
     def nodes(self) -> Iterator[NBTEntry]:
         """Every NBT entry in NID order."""
         for page in self.nbt.leaf_pages():
-            yield from map(
-                NBTEntry,
-                (page["nid"] & 0xFFFFFFFF).tolist(),
-                page["bidData"].tolist(),
-                page["bidSub"].tolist(),
-                page["nidParent"].tolist(),
-            )
+            yield from nbt_entries(page)
 
     def node(self, nid: int) -> Node:
         """The node with this NID; ``NodeNotFound`` (a ``KeyError``) if there is none."""

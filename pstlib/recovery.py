@@ -37,7 +37,7 @@ from pstlib.ndb.format import UNICODE4K
 from pstlib.ndb.maps import free_pages, free_ranges
 from pstlib.ndb.nid import NID_ROOT_FOLDER, NIDType, nid_type
 from pstlib.ndb.page import PTYPE_NBT
-from pstlib.pstfile import NBTEntry
+from pstlib.pstfile import NBTEntry, nbt_entries
 from pstlib.pstfile import open as pstlib_open
 from pstlib.tags import PropertyId
 from pstlib.writer import WriterError
@@ -168,13 +168,7 @@ class Recovery:
         try:
             for ref, entries in pst.nbt.leaves():
                 self._live_pages.add(ref.ib)
-                rows = zip(
-                    (entries["nid"] & 0xFFFFFFFF).tolist(),
-                    entries["bidData"].tolist(),
-                    entries["bidSub"].tolist(),
-                    entries["nidParent"].tolist(),
-                )
-                live.update((row[0], NBTEntry(*row)) for row in rows)
+                live.update((entry.nid, entry) for entry in nbt_entries(entries))
         except PSTError as exc:
             self.stats.skipped.append(
                 (0, f"the NBT is damaged, orphans past this point are missed: {exc.message}")
@@ -249,8 +243,11 @@ class Recovery:
             for versions in candidates.values()
             for version in versions
         }
+        unsorted = self._live_trees()[1] is None  # else the carve has left live blocks out
         loose = [
-            b for b in blocks if b.bid & ~BID_RESERVED not in named and not self._is_live(b.bid)
+            b
+            for b in blocks
+            if b.bid & ~BID_RESERVED not in named and not (unsorted and self._is_live(b.bid))
         ]
         leaves: set[int] = set()
         for block in (
@@ -286,8 +283,8 @@ class Recovery:
             )
 
     def _is_live(self, bid: int) -> bool:
-        """Whether the live BBT holds a block (the carve leaves those out when it can read
-        the whole BBT; this asks the BBT for the rest)."""
+        """Whether the live BBT holds a block, for when the BBT could not be read whole and
+        the carve could not leave live blocks out by ID."""
         try:
             self._pst.block_store.entry(bid)
         except PSTError:
