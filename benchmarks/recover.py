@@ -35,7 +35,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout without installing pstlib
 
-from tables import base_parser, emit, in_fresh_process, peak_rss_bytes
+from tables import base_parser, emit, in_fresh_process, peak_rss_bytes, print_profiles, require
 from verify import best_of, largest, read_and_crc
 
 STORE_1G = Path("/tmp/bench-write-1G-seed1.pst")
@@ -177,12 +177,9 @@ def main(argv: list[str] | None = None) -> None:
                 f"{STORE_1G} not found (see benchmarks/make_store.py): corpus files only",
                 file=sys.stderr,
             )
-    missing = [str(path) for path in files if not path.exists()]
-    if missing:
-        sys.exit(f"not found: {', '.join(missing)}")
+    require(files)
     if args.profile:
-        for path in files:
-            print(f"== {path.name}\n{profile(path, args.profile)}")
+        print_profiles(files, profile, args.profile)
         return
     emit([benchmark(path, args.runs) for path in files], COLUMNS, args.json)
 

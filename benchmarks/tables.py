@@ -66,3 +66,16 @@ def in_fresh_process(function: Callable[..., Any], *args: Any) -> Any:
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
         return pool.submit(function, *args).result()
+
+
+def require(files: Sequence[Path]) -> None:
+    """Exit naming the files that do not exist, before anything is measured."""
+    missing = [str(path) for path in files if not path.exists()]
+    if missing:
+        raise SystemExit(f"not found: {', '.join(missing)}")
+
+
+def print_profiles(files: Sequence[Path], profile: Callable[[Path, int], str], top: int) -> None:
+    """Each file's cProfile report (``profile(path, top)``) under its name."""
+    for path in files:
+        print(f"== {path.name}\n{profile(path, top)}")

@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from tables import base_parser, emit, in_fresh_process, peak_rss_bytes
+from tables import base_parser, emit, in_fresh_process, peak_rss_bytes, print_profiles, require
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
@@ -227,12 +227,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     files = args.files or [CORPUS / name for name in DEFAULT_FILES]
-    missing = [str(path) for path in files if not path.exists()]
-    if missing:
-        sys.exit(f"not found: {', '.join(missing)}")
+    require(files)
     if args.profile:
-        for path in files:
-            print(f"== {path.name}\n{profile(path, args.profile)}")
+        print_profiles(files, profile, args.profile)
         return
     with_pypff = have_pypff()
     emit([benchmark(path, args.runs, with_pypff) for path in files], COLUMNS, args.json)
