@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import pstlib
+from pstlib.messaging import rtf
 from pstlib.messaging.rtf import HEADER, INITIAL_DICTIONARY, decompress_rtf
 from pstlib.ndb.crc import crc32
 from pstlib.tags import PropertyId
@@ -34,10 +38,12 @@ def test_initial_dictionary_is_the_specs() -> None:
     assert INITIAL_DICTIONARY == compressed_rtf.compressed_rtf.INIT_DICT
 
 
-@pytest.mark.parametrize("name", RTF_FILES)
-def test_agrees_with_compressed_rtf(name: str) -> None:
-    """Every LZFu body of the file decodes as the compressed-rtf package decodes it."""
-    checked = 0
+DECODERS = [rtf._lzfu_by_tokens, rtf._lzfu_by_zlib]
+
+
+def lzfu_bodies(name: str) -> list[bytes]:
+    """Every LZFu PidTagRtfCompressed value of a corpus file's messages and attachments."""
+    bodies = []
     with pstlib.open(corpus_path(name)) as pst:
         for entry in pst.nodes():
             if entry.nid & 0x1F not in (0x04, 0x08):
@@ -46,12 +52,59 @@ def test_agrees_with_compressed_rtf(name: str) -> None:
             if PropertyId.PidTagRtfCompressed not in pc:
                 continue
             raw = pc.raw(PropertyId.PidTagRtfCompressed)
-            if raw[8:12] != b"LZFu":
-                continue
-            raw_size = struct.unpack_from("<I", raw, 4)[0]
-            assert decompress_rtf(raw, 1 << 30) == compressed_rtf.decompress(raw)[:raw_size]
-            checked += 1
-    assert checked > 0
+            if raw[8:12] == b"LZFu":
+                bodies.append(bytes(raw))
+    assert bodies
+    return bodies
+
+
+@pytest.mark.parametrize("decoder", DECODERS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("name", RTF_FILES)
+def test_agrees_with_compressed_rtf(name: str, decoder: Callable[[bytes, int], bytes]) -> None:
+    """Both LZFu decoders give what the compressed-rtf package gives, for every body of
+    the file, whichever one decompress_rtf would have picked for its size."""
+    for raw in lzfu_bodies(name):
+        comp_size, raw_size = struct.unpack_from("<II", raw)
+        assert decoder(raw[16 : 16 + comp_size - 12], raw_size) == compressed_rtf.decompress(raw)[:raw_size]
+
+
+def test_zlib_decoder_across_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A body re-encoded a few control bytes at a time, with the DEFLATE stream's bits
+    carried from one call to the next, decodes as it does in one piece."""
+    raw = lzfu_bodies("pst2john__2007_default_orxgnm.pst")[0]
+    comp_size, raw_size = struct.unpack_from("<II", raw)
+    contents = raw[16 : 16 + comp_size - 12]
+    whole = rtf._lzfu_by_zlib(contents, raw_size)
+    for runs in (1, 3, 64):
+        monkeypatch.setattr(rtf, "_RUNS_PER_CHUNK", runs)
+        assert rtf._lzfu_by_zlib(contents, raw_size) == whole
+    assert len(whole) == raw_size
+
+
+def decoded(decoder: Callable[[bytes, int], bytes], contents: bytes, raw_size: int) -> bytes | str:
+    """What ``decoder`` gives, or the error it raises."""
+    try:
+        return decoder(contents, raw_size)
+    except pstlib.MessagingError as error:
+        return str(error)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=3000), st.integers(0, 40000), st.integers(1, 4))
+def test_decoders_agree_on_any_input(contents: bytes, raw_size: int, runs: int) -> None:
+    """Arbitrary CONTENTS (overlapping copies, references into the preload, end markers,
+    a reference cut off by the end) decode to the same bytes, or the same error, both
+    ways, and never past RAWSIZE; the zlib route also in chunks of a few control bytes."""
+    expected = decoded(rtf._lzfu_by_tokens, contents, raw_size)
+    assert decoded(rtf._lzfu_by_zlib, contents, raw_size) == expected
+    original = rtf._RUNS_PER_CHUNK
+    rtf._RUNS_PER_CHUNK = runs
+    try:
+        assert decoded(rtf._lzfu_by_zlib, contents, raw_size) == expected
+    finally:
+        rtf._RUNS_PER_CHUNK = original
+    if isinstance(expected, bytes):
+        assert len(expected) <= raw_size
 
 
 def test_spec_example() -> None:
@@ -66,7 +119,7 @@ def test_spec_example() -> None:
 def test_overlapping_reference() -> None:
     """A reference longer than its distance repeats the bytes it is still writing."""
     # literal "a", then a reference to the slot just written (distance 1) of length 17.
-    contents = bytes([0b10, ord("a")]) + ((207 << 4) | 15).to_bytes(2, "big") + bytes([0b1]) + ((225 << 4)).to_bytes(2, "big")
+    contents = bytes([0b10, ord("a")]) + ((207 << 4) | 15).to_bytes(2, "big") + bytes([0b1]) + (225 << 4).to_bytes(2, "big")
     assert decompress_rtf(lzfu(contents, 18), 100) == b"a" * 18
 
 

@@ -64,15 +64,23 @@ class BTH:
         dtype = dtype or record_dtype(self.key_size, self.data_size)
         if dtype.itemsize != self.key_size + self.data_size:
             raise ValueError("record dtype does not match the BTH's cbKey + cbEnt")
-        if self.root == 0:
+        leaves = [np.frombuffer(raw, dtype) for raw in self.leaves()]
+        if not leaves:
             return np.zeros(0, dtype)
+        return leaves[0] if len(leaves) == 1 else np.concatenate(leaves)
+
+    def leaves(self) -> list[bytes]:
+        """The leaf allocations in key order, each a whole number of cbKey+cbEnt records."""
+        if self.root == 0:
+            return []
         index_dtype = np.dtype([("key", f"V{self.key_size}"), ("hidNextLevel", "<u4")])
         hids = [self.root]
         seen = {self.root}
         for _ in range(self.levels):
             next_hids: list[int] = []
             for hid in hids:
-                for child in self._level(hid, index_dtype)["hidNextLevel"].tolist():
+                level = np.frombuffer(self._level(hid, index_dtype.itemsize), index_dtype)
+                for child in level["hidNextLevel"].tolist():
                     if child in seen:
                         raise BTHError(
                             f"BTH index reaches HID 0x{child:X} twice", nid=self.heap.node.nid
@@ -80,17 +88,14 @@ class BTH:
                     seen.add(child)
                     next_hids.append(child)
             hids = next_hids
-        leaves = [self._level(hid, dtype) for hid in hids]
-        if not leaves:
-            return np.zeros(0, dtype)
-        return leaves[0] if len(leaves) == 1 else np.concatenate(leaves)
+        return [self._level(hid, self.key_size + self.data_size) for hid in hids]
 
-    def _level(self, hid: int, dtype: np.dtype) -> np.ndarray:
+    def _level(self, hid: int, record_size: int) -> bytes:
         raw = self.heap.item(hid)
-        if len(raw) % dtype.itemsize:
+        if len(raw) % record_size:
             raise BTHError(
                 f"BTH allocation 0x{hid:X} of {len(raw)} bytes is not a whole number of"
-                f" {dtype.itemsize}-byte records",
+                f" {record_size}-byte records",
                 nid=self.heap.node.nid,
             )
-        return np.frombuffer(raw, dtype)
+        return raw

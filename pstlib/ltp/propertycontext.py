@@ -8,6 +8,7 @@ node's heap, or the NID of one of the node's subnodes.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from functools import cached_property
 from typing import Any
 
 from construct import Int16ul, Int32ul, Struct
@@ -24,11 +25,11 @@ from pstlib.ltp.codepage import (
 from pstlib.ltp.heap import CLIENT_SIG_PC, Heap, is_hid
 from pstlib.ltp.proptypes import FIXED_SIZES, PropertyType, decode
 from pstlib.ndb.node import Node
-from pstlib.ndb.schema import numpy_dtype
+from pstlib.ndb.schema import struct_format
 
 # PC BTH record, [MS-PST] 2.3.3.3.
 PC_RECORD = Struct("wPropId" / Int16ul, "wPropType" / Int16ul, "dwValueHnid" / Int32ul)
-_PC_RECORD = numpy_dtype(PC_RECORD)
+_PC_RECORD = struct_format(PC_RECORD)
 
 
 _PREFERRED = {
@@ -80,18 +81,18 @@ class PropertyContext(Mapping[int, Any]):
                 nid=node.nid,
             )
         self._stored: dict[int, dict[int, int]] = {}
-        records = bth.records(_PC_RECORD)
+        leaves = bth.leaves()
+        count = sum(len(raw) for raw in leaves) // _PC_RECORD.size
         limit = node.limits.max_properties
-        if len(records) > limit:
-            raise LimitExceeded(f"property context has {len(records)} properties, over the limit of {limit}", nid=node.nid)
-        for prop_id, ptype, hnid in zip(
-            records["wPropId"].tolist(), records["wPropType"].tolist(), records["dwValueHnid"].tolist()
-        ):
-            if prop_id == ptype == 0:
-                # All-zero records pad the BTH of some Aspose-written messages: property
-                # 0x0000 of PtypUnspecified names no property ([MS-OXCDATA] 2.11.1).
-                continue
-            self._stored.setdefault(prop_id, {})[ptype] = hnid
+        if count > limit:
+            raise LimitExceeded(f"property context has {count} properties, over the limit of {limit}", nid=node.nid)
+        for raw in leaves:  # a few dozen records: struct beats numpy's per-call cost here
+            for prop_id, ptype, hnid in _PC_RECORD.iter_unpack(raw):
+                if prop_id == ptype == 0:
+                    # All-zero records pad the BTH of some Aspose-written messages: property
+                    # 0x0000 of PtypUnspecified names no property ([MS-OXCDATA] 2.11.1).
+                    continue
+                self._stored.setdefault(prop_id, {})[ptype] = hnid
         self._subnodes: dict[int, Node] | None = None
         self._default_codepage = default_codepage
 
@@ -128,7 +129,7 @@ class PropertyContext(Mapping[int, Any]):
                 return _PREFERRED[ptype]
         return next(iter(types))
 
-    def raw(self, prop_id: int, type: int | None = None) -> bytes:  # noqa: A002 - the API's name
+    def raw(self, prop_id: int, type: int | None = None) -> bytes:
         """The stored bytes of ``prop_id`` (of stored type ``type`` where it has several)."""
         ptype = self.type_of(prop_id) if type is None else type
         hnid = self._stored[prop_id].get(ptype)
@@ -139,7 +140,7 @@ class PropertyContext(Mapping[int, Any]):
         except LTPError as exc:
             raise _located(exc, prop_id, self.node.nid) from None
 
-    def value(self, prop_id: int, type: int | None = None) -> Any:  # noqa: A002
+    def value(self, prop_id: int, type: int | None = None) -> Any:
         """The decoded value of ``prop_id`` (of stored type ``type`` where it has several)."""
         ptype = self.type_of(prop_id) if type is None else type
         try:
@@ -147,7 +148,7 @@ class PropertyContext(Mapping[int, Any]):
         except LTPError as exc:
             raise _located(exc, prop_id, self.node.nid) from None
 
-    def value_node(self, prop_id: int, type: int | None = None) -> Node | None:  # noqa: A002
+    def value_node(self, prop_id: int, type: int | None = None) -> Node | None:
         """The subnode holding a value, for streaming it; None where the value is in the heap.
 
         PtypObject values are an (Nid, ulSize) pair naming the subnode ([MS-PST] 2.3.3.5).
@@ -171,7 +172,7 @@ class PropertyContext(Mapping[int, Any]):
     def _int32(self, prop_id: int) -> int:
         return self._stored.get(prop_id, {}).get(PropertyType.INTEGER32, 0)
 
-    @property
+    @cached_property
     def codepage(self) -> int:
         """The code page of this object's String8 values (``codepage.object_codepage``)."""
         return object_codepage(

@@ -52,7 +52,7 @@ class Attachment:
     def nid(self) -> int:
         return self.node.nid
 
-    @property
+    @cached_property
     def method(self) -> int:
         """PidTagAttachMethod: 1 by value, 2/4/7 by reference, 5 embedded message, 6 OLE."""
         return values.integer(self.properties, PropertyId.PidTagAttachMethod) or 0

@@ -128,8 +128,10 @@ class BlockStore:
         self._limits = limits
         self.read = lru_cache(maxsize=cache_size)(self._read_uncached)
         self._trailer, names = _trailer_reader(ndb)
-        self._at = {name: index for index, name in enumerate(names)}
-        """Where each BLOCKTRAILER field sits in what ``self._trailer`` unpacks."""
+        self._trailer_at = ndb.block_trailer_size
+        # where each BLOCKTRAILER field sits in what ``self._trailer`` unpacks
+        self._cb, self._sig, self._crc, self._bid = (names.index(name) for name in ("cb", "wSig", "dwCRC", "bid"))
+        self._inflated = names.index("cbInflated") if "cbInflated" in names else None
         self._lookup = lru_cache(maxsize=4 * cache_size)(self._lookup_uncached)
 
     @property
@@ -160,28 +162,26 @@ class BlockStore:
         """The block's stored (still encoded) bytes, the size they decode to, and its BBT
         entry, once the trailer checks out (``check_block``)."""
         entry, inflated = self._lookup(bid)
-        ndb = self._ndb
         size, offset = entry.size, entry.offset
-        span = ndb.block_span(size)
-        if span > ndb.max_block_size:
+        span = self._ndb.block_span(size)
+        if span > self._ndb.max_block_size:
             raise BlockError(
                 f"BBT gives block 0x{bid:X} a size of {size} bytes, over the format's maximum",
                 offset=offset,
                 bid=bid,
             )
         raw = self._read(offset, span)
-        fields = self._trailer.unpack_from(raw, span - ndb.block_trailer_size)
-        at = self._at
-        stored_bid = fields[at["bid"]]
+        fields = self._trailer.unpack_from(raw, span - self._trailer_at)
+        stored_bid = fields[self._bid]
         value = (offset ^ stored_bid) & 0xFFFFFFFF  # ComputeSig, [MS-PST] 5.5
         if (
-            fields[at["cb"]] != size
+            fields[self._cb] != size
             or (stored_bid ^ entry.bid) & ~BID_RESERVED
-            or fields[at["wSig"]] != ((value >> 16) ^ value) & 0xFFFF
-            or crc32(memoryview(raw)[:size]) != fields[at["dwCRC"]]
+            or fields[self._sig] != ((value >> 16) ^ value) & 0xFFFF
+            or crc32(memoryview(raw)[:size]) != fields[self._crc]
         ):
-            check_block(ndb, raw, offset, entry.bid, size)  # raises, naming what is wrong
-        stored_inflated = fields[at["cbInflated"]] if "cbInflated" in at else size
+            check_block(self._ndb, raw, offset, entry.bid, size)  # raises, naming what is wrong
+        stored_inflated = size if self._inflated is None else fields[self._inflated]
         if stored_inflated != inflated:
             raise BlockError(
                 f"block trailer says it inflates to {stored_inflated} bytes, the BBT {inflated}",

@@ -2,11 +2,13 @@
 
 A node's bidSub names an internal block: an SLBLOCK (cLevel 0) listing
 subnodes, or an SIBLOCK (cLevel 1) listing SLBLOCKs.  Entries are parsed with
-numpy dtypes derived from the declarations below.
+``struct`` formats derived from the declarations below: most subnode blocks
+hold a handful of entries, where numpy's per-call cost would dominate.
 """
 
 from __future__ import annotations
 
+import struct
 from functools import cache
 from typing import NamedTuple
 
@@ -40,19 +42,31 @@ class SubnodeEntry(NamedTuple):
     bid_sub: int
 
 
-@cache
-def _schema(ndb: Format) -> tuple:
+def _declarations(ndb: Format) -> tuple[Struct, Struct, Struct]:
     if ndb.name == ANSI:
-        head, slentry, sientry = SUBNODE_HEAD_ANSI, SLENTRY_ANSI, SIENTRY_ANSI
-    else:
-        head, slentry, sientry = SUBNODE_HEAD_UNICODE, SLENTRY_UNICODE, SIENTRY_UNICODE
+        return SUBNODE_HEAD_ANSI, SLENTRY_ANSI, SIENTRY_ANSI
+    return SUBNODE_HEAD_UNICODE, SLENTRY_UNICODE, SIENTRY_UNICODE
+
+
+@cache
+def _schema(ndb: Format) -> tuple[struct.Struct, struct.Struct, struct.Struct]:
+    head, slentry, sientry = _declarations(ndb)
+    return struct_format(head), struct_format(slentry), struct_format(sientry)
+
+
+@cache
+def entry_dtypes(ndb: Format) -> tuple[struct.Struct, np.dtype, np.dtype]:
+    """The head's format and SLENTRY and SIENTRY as numpy dtypes, for checking many
+    blocks at once (verify)."""
+    head, slentry, sientry = _declarations(ndb)
     return struct_format(head), numpy_dtype(slentry), numpy_dtype(sientry)
 
 
 def parse_subnode_block(
     ndb: Format, data: bytes, level: int, bid: int, nid: int | None = None
-) -> np.ndarray:
-    """The SIENTRY (level 1) or SLENTRY (level 0) records of a decoded subnode block."""
+) -> list[tuple[int, ...]]:
+    """The SIENTRY (nid, bid) records (level 1) or SLENTRY (nid, bidData, bidSub)
+    records (level 0) of a decoded subnode block."""
     head, slentry, sientry = _schema(ndb)
     if len(data) < head.size:
         raise BlockError("subnode block too short for its header", bid=bid, nid=nid)
@@ -64,17 +78,18 @@ def parse_subnode_block(
             bid=bid,
             nid=nid,
         )
-    dtype = sientry if level else slentry
-    if head.size + count * dtype.itemsize > len(data):
+    entry = sientry if level else slentry
+    end = head.size + count * entry.size
+    if end > len(data):
         raise BlockError(
             f"subnode block claims {count} entries, more than its {len(data)} bytes hold",
             bid=bid,
             nid=nid,
         )
-    return np.frombuffer(data, dtype, count=count, offset=head.size)
+    return list(entry.iter_unpack(memoryview(data)[head.size:end]))
 
 
-def _read_level(store: BlockStore, bid: int, level: int, nid: int | None) -> np.ndarray:
+def _read_level(store: BlockStore, bid: int, level: int, nid: int | None) -> list[tuple[int, ...]]:
     if not is_internal(bid):
         raise BlockError(f"subnode tree block 0x{bid:X} is not an internal block", bid=bid, nid=nid)
     return parse_subnode_block(store.format, store.read(bid), level, bid, nid)
@@ -94,17 +109,11 @@ def subnode_entries(
         raise LimitExceeded(
             f"subnode tree has {level + 1} levels, over the limit of {max_depth}", bid=bid, nid=nid
         )
-    if level == 1:
-        slblocks = _read_level(store, bid, 1, nid)["bid"].tolist()
-    else:
-        slblocks = [bid]
+    slblocks = [child for _, child in _read_level(store, bid, 1, nid)] if level == 1 else [bid]
     out: list[SubnodeEntry] = []
     for slblock in slblocks:
-        entries = _read_level(store, slblock, 0, nid)
         out.extend(
-            SubnodeEntry(a & 0xFFFFFFFF, b, c)
-            for a, b, c in zip(
-                entries["nid"].tolist(), entries["bidData"].tolist(), entries["bidSub"].tolist()
-            )
+            SubnodeEntry(sub_nid & 0xFFFFFFFF, bid_data, bid_sub)
+            for sub_nid, bid_data, bid_sub in _read_level(store, slblock, 0, nid)
         )
     return out

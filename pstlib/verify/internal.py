@@ -20,8 +20,7 @@ from pstlib.errors import PSTError
 from pstlib.ndb.datatree import BTYPE_DATA_TREE, XBLOCK_HEAD, parse_xblock
 from pstlib.ndb.format import Format
 from pstlib.ndb.schema import numpy_dtype
-from pstlib.ndb.subnode import BTYPE_SUBNODE_TREE, parse_subnode_block
-from pstlib.ndb.subnode import _schema as subnode_schema
+from pstlib.ndb.subnode import BTYPE_SUBNODE_TREE, entry_dtypes, parse_subnode_block
 
 INVALID, XBLOCK, XXBLOCK, SLBLOCK, SIBLOCK = range(5)
 """What a block is; INVALID where ``parse_xblock`` or ``parse_subnode_block`` would refuse it."""
@@ -78,7 +77,7 @@ class InternalBlocks:
         level = _head_field(buffer, starts, lengths, "cLevel")
         count = _head_field(buffer, starts, lengths, "cEnt")
         self.total = _head_field(buffer, starts, lengths, "lcbTotal")
-        subnode_head, slentry, sientry = subnode_schema(ndb)
+        subnode_head, slentry, sientry = entry_dtypes(ndb)
         id_size = ndb.id_size
         tree = lengths >= 2
         data, sub = tree & (btype == BTYPE_DATA_TREE), tree & (btype == BTYPE_SUBNODE_TREE)
