@@ -73,7 +73,8 @@ class BTH:
         """The leaf allocations in key order, each a whole number of cbKey+cbEnt records."""
         if self.root == 0:
             return []
-        index_dtype = np.dtype([("key", f"V{self.key_size}"), ("hidNextLevel", "<u4")])
+        if self.levels:
+            index_dtype = np.dtype([("key", f"V{self.key_size}"), ("hidNextLevel", "<u4")])
         hids = [self.root]
         seen = {self.root}
         for _ in range(self.levels):

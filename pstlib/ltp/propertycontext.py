@@ -80,14 +80,18 @@ class PropertyContext(Mapping[int, Any]):
                 f"PC BTH has cbKey {bth.key_size} and cbEnt {bth.data_size}, expected 2 and 6",
                 nid=node.nid,
             )
-        self._stored: dict[int, dict[int, int]] = {}
+        self._stored: dict[int, dict[int, int]]
         leaves = bth.leaves()
         count = sum(len(raw) for raw in leaves) // _PC_RECORD.size
         limit = node.limits.max_properties
         if count > limit:
             raise LimitExceeded(f"property context has {count} properties, over the limit of {limit}", nid=node.nid)
-        for raw in leaves:  # a few dozen records: struct beats numpy's per-call cost here
-            for prop_id, ptype, hnid in _PC_RECORD.iter_unpack(raw):
+        # a few dozen records: struct beats numpy's per-call cost here
+        records = [record for raw in leaves for record in _PC_RECORD.iter_unpack(raw)]
+        self._stored = {prop_id: {ptype: hnid} for prop_id, ptype, hnid in records}
+        if len(self._stored) != len(records) or 0 in self._stored:  # an id stored twice, or padding
+            self._stored = {}
+            for prop_id, ptype, hnid in records:
                 if prop_id == ptype == 0:
                     # All-zero records pad the BTH of some Aspose-written messages: property
                     # 0x0000 of PtypUnspecified names no property ([MS-OXCDATA] 2.11.1).
@@ -140,11 +144,18 @@ class PropertyContext(Mapping[int, Any]):
         except LTPError as exc:
             raise _located(exc, prop_id, self.node.nid) from None
 
-    def value(self, prop_id: int, type: int | None = None) -> Any:
+    def get(self, prop_id: int, default: Any = None) -> Any:  # type: ignore[override]
+        """The decoded value of ``prop_id``, or ``default`` where it is not stored (as
+        Mapping.get, without its KeyError round trip: the messaging layer's hot path)."""
+        return self.value(prop_id) if prop_id in self._stored else default
+
+    def value(self, prop_id: int, type: int | None = None) -> Any:  # noqa: A002
         """The decoded value of ``prop_id`` (of stored type ``type`` where it has several)."""
         ptype = self.type_of(prop_id) if type is None else type
+        # only String8 values need the code page, which takes three more lookups to find
+        codepage = self.codepage if ptype & 0xFFF == PropertyType.STRING8 else DEFAULT_CODEPAGE
         try:
-            return decode(ptype, self.raw(prop_id, ptype), self.codepage)
+            return decode(ptype, self.raw(prop_id, ptype), codepage)
         except LTPError as exc:
             raise _located(exc, prop_id, self.node.nid) from None
 

@@ -121,7 +121,10 @@ class Node:
                 nid=self.nid,
                 bid=self.bid_data,
             )
-        data = b"".join(self._store.read(bid) for bid in leaves)
+        if len(leaves) == 1:  # most nodes: no join, no generator
+            data = self._store.read(leaves[0])
+        else:
+            data = b"".join([self._store.read(bid) for bid in leaves])
         if len(data) != total:
             raise BlockError(
                 f"node data blocks hold {len(data)} bytes, its data tree declares {total}",
