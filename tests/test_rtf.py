@@ -143,3 +143,36 @@ def test_uncompressed_form() -> None:
 def test_malformed(data: bytes, message: str) -> None:
     with pytest.raises(pstlib.MessagingError, match=message):
         decompress_rtf(data, 1 << 20)
+
+
+def repeating_lzfu(groups: int) -> tuple[bytes, int]:
+    """LZFu CONTENTS of 8 literals, then ``groups`` control bytes of eight 17-byte
+    references 8 bytes back: 136 bytes of RTF per 17 bytes of input."""
+    contents = bytearray([0]) + b"{\\rtf1 x"
+    size = 8
+    for _ in range(groups):
+        contents.append(0xFF)
+        for _ in range(8):
+            offset = (rtf._START + size - 8) % rtf.DICTIONARY_SIZE
+            contents += (offset << 4 | 15).to_bytes(2, "big")
+            size += 17
+    return bytes(contents), size
+
+
+def test_zlib_decoder_memory_stays_near_the_rtf_size() -> None:
+    """4 MB of RTF from 0.5 MB of LZFu: the two-byte DEFLATE output is narrowed chunk by
+    chunk, so the peak is the RTF, its copy as bytes, the bytearray's slack and one
+    chunk's arrays, not the 8 MB of inflated output."""
+    import tracemalloc
+
+    contents, raw_size = repeating_lzfu(30_000)
+    expected = (b"{\\rtf1 x" * (raw_size // 8 + 1))[:raw_size]
+    tracemalloc.start()
+    try:
+        decoded_rtf = rtf._lzfu_by_zlib(contents, raw_size)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert decoded_rtf == expected
+    assert peak < 2.5 * raw_size + (2 << 20)
+    assert rtf._lzfu_by_tokens(contents, raw_size) == expected

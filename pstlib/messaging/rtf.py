@@ -193,7 +193,7 @@ def _wide_codes() -> tuple[np.ndarray, np.ndarray]:
 _CODES, _WIDTHS = _wide_codes()
 _LITERALS = 16 * DICTIONARY_SIZE
 _WIDE_PRELOAD = bytes(byte for slot in _PRELOAD for byte in (slot, 0))
-_RUNS_PER_CHUNK = 8192
+_RUNS_PER_CHUNK = 2048
 """Control bytes (of up to 136 output bytes each) re-encoded per call: bounds the arrays."""
 
 
@@ -203,8 +203,9 @@ def _lzfu_by_zlib(contents: bytes, raw_size: int) -> bytes:
     Each control byte and its eight tokens become array rows; a reference's offset into
     the circular dictionary becomes a distance back from the output position; and the
     tokens, written over a two-byte alphabet (see ``_wide_codes``) after a preset
-    dictionary of the rotated preload, inflate to the RTF with a zero after each byte.
-    The Python loop runs once per control byte, to find where the next one is.
+    dictionary of the rotated preload, inflate to the RTF with a zero after each byte,
+    dropped chunk by chunk so that memory stays near the RTF's size.  The Python loop
+    runs once per control byte, to find where the next one is.
     """
     # raw_size bytes never need more input than this, all literals with their control bytes
     contents = contents[: raw_size + raw_size // 8 + 18]
@@ -212,7 +213,14 @@ def _lzfu_by_zlib(contents: bytes, raw_size: int) -> bytes:
     data = np.frombuffer(contents + b"\0", np.uint8)  # a reference's second byte, read at the end
     inflater = zlib.decompressobj(-15, zdict=_WIDE_PRELOAD)
     writer = deflate.BitWriter()
-    wide = []
+    rtf = bytearray()
+    wide = 0  # bytes inflated so far: the RTF is every other one, from the first
+
+    def keep(piece: bytes) -> None:
+        nonlocal wide
+        rtf.extend(np.frombuffer(piece, np.uint8)[wide % 2 :: 2].tobytes())
+        wide += len(piece)
+
     written = position = 0
     while position < end and written < raw_size:
         runs = []
@@ -237,12 +245,13 @@ def _lzfu_by_zlib(contents: bytes, raw_size: int) -> bytes:
         if stop == count and count and reference[-1] and at[-1] + 1 >= end:
             raise MessagingError("compressed RTF ends inside a reference")
         index = np.where(reference, (low & 0xF) << 12 | distance, _LITERALS + high)[:stop]
-        wide.append(inflater.decompress(writer.write(_CODES[index], _WIDTHS[index])))
+        keep(inflater.decompress(writer.write(_CODES[index], _WIDTHS[index])))
         if stop < count:  # the end marker, or raw_size reached
             break
         written += int(length.sum())
-    wide.append(inflater.decompress(writer.finish()))
-    return np.frombuffer(b"".join(wide), np.uint8)[: 2 * raw_size : 2].tobytes()
+    keep(inflater.decompress(writer.finish()))
+    del rtf[raw_size:]
+    return bytes(rtf)
 
 
 _MIN_MATCH, _MAX_MATCH, _CHAIN = 3, 17, 16
