@@ -9,6 +9,7 @@ HNBITMAPHDR, every other block after the first the 2-byte HNPAGEHDR.
 from __future__ import annotations
 
 import struct
+from itertools import accumulate
 
 from pstlib.errors import WriterError
 from pstlib.ltp.heap import CLIENT_SIG_BTH, HN_SIGNATURE
@@ -42,26 +43,30 @@ class HeapWriter:
         self.client_signature = client_signature
         self.user_root = 0
         self._items: list[list[bytes]] = [[]]
+        self._last = self._items[0]
+        self._block = 0
         self._used = header_size(0)
         """Bytes of the last block's header and items."""
 
     def allocate(self, data: bytes) -> int:
         """Store ``data`` (bytes, at most 3,580 of them) and return its HID."""
-        if len(data) > MAX_ITEM:
-            raise WriterError(f"a heap item holds at most {MAX_ITEM} bytes, not {len(data)}")
-        items = self._items[-1]
         size = len(data)
+        if size > MAX_ITEM:
+            raise WriterError(f"a heap item holds at most {MAX_ITEM} bytes, not {size}")
+        items = self._last
+        count = len(items)
         # the page map grows by one offset per item; keep 1 byte for aligning it
-        if self._used + size + 2 * len(items) + 9 > MAX_DATA or len(items) >= MAX_ITEMS_PER_BLOCK:
-            block = len(self._items)
-            if block > 0xFFFF:
+        if self._used + size + 2 * count + 9 > MAX_DATA or count >= MAX_ITEMS_PER_BLOCK:
+            self._block += 1
+            if self._block > 0xFFFF:
                 raise WriterError("a heap holds at most 65,536 blocks")
-            items = []
+            items = self._last = []
             self._items.append(items)
-            self._used = header_size(block)
+            self._used = header_size(self._block)
+            count = 0
         items.append(data)
         self._used += size
-        return ((len(self._items) - 1) << 16) | (len(items) << 5)
+        return self._block << 16 | (count + 1) << 5
 
     def set(self, hid: int, data: bytes) -> None:
         """Fill an allocation made earlier with bytes of the same size."""
@@ -77,9 +82,7 @@ class HeapWriter:
         out = []
         for index, items in enumerate(self._items):
             start = header_size(index)
-            offsets = [start]
-            for item in items:
-                offsets.append(offsets[-1] + len(item))
+            offsets = list(accumulate(map(len, items), initial=start))
             ibhnpm = offsets[-1] + (offsets[-1] & 1)
             pagemap = struct.pack(f"<HH{len(offsets)}H", len(items), 0, *offsets)
             body = b"".join(items).ljust(ibhnpm - start, b"\0") + pagemap

@@ -17,6 +17,10 @@ from pstlib.writer.heap import MAX_ITEM, HeapWriter, reserve_bth, write_bth
 from pstlib.writer.ndb import NDBWriter
 
 
+_PC_DATA = struct.Struct("<HI")
+"""A PC record's wPropType and dwValueHnid; the BTH puts wPropId before them."""
+
+
 @dataclass(frozen=True)
 class InSubnode:
     """A value already written to subnode ``nid`` (a streamed attachment, say)."""
@@ -66,13 +70,16 @@ def write_pc(ndb: NDBWriter, properties: Iterable[tuple[int, int, Value]], subno
     """
     heap = HeapWriter(CLIENT_SIG_PC)
     heap.user_root = reserve_bth(heap)
+    allocate = heap.allocate
     records: dict[int, bytes] = {}
     for prop_id, ptype, value in properties:
         size = FIXED_SIZES.get(ptype)
         if size is not None and size <= 4 and isinstance(value, bytes):
             hnid = int.from_bytes(value[:size].ljust(4, b"\0"), "little")
+        elif value.__class__ is bytes and 0 < len(value) <= MAX_ITEM:  # place(), inlined
+            hnid = allocate(value)
         else:
             hnid = place(heap, subnodes, value)
-        records[prop_id] = struct.pack("<HI", ptype, hnid)
+        records[prop_id] = _PC_DATA.pack(ptype, hnid)
     write_bth(heap, heap.user_root, 2, 6, list(records.items()))
     return ndb.add_blocks(heap.blocks())

@@ -56,6 +56,28 @@ def layout(tags: frozenset[int]) -> tuple[tuple[tuple[int, int, int, int], ...],
     return tuple(sorted(columns)), tuple(rgib)
 
 
+Step = tuple[int, int, int, int, int]
+"""A column's tag, ibData, cbData, and the bitmap byte and bit that say a cell exists."""
+
+
+@lru_cache(maxsize=256)
+def _plan(
+    columns: tuple[tuple[int, int, int, int], ...], rgib: tuple[int, ...]
+) -> tuple[list[Step], list[Step], dict[int, Step], bytes]:
+    """How ``write_tc`` fills a row: fixed-size cells, HNID cells, and the row id and
+    version (always columns, set last); and the TCOLDESCs (cached with the layout)."""
+    fixed: list[Step] = []
+    hnid: list[Step] = []
+    ids: dict[int, Step] = {}
+    for tag, offset, size, bit in columns:
+        step = (tag, offset, size, rgib[2] + bit // 8, 0x80 >> (bit % 8))
+        if tag in (ROW_ID, ROW_VERSION):
+            ids[tag] = step
+        else:
+            (fixed if inline(tag) else hnid).append(step)
+    return fixed, hnid, ids, b"".join(struct.pack("<IHBB", *column) for column in columns)
+
+
 def write_tc(
     ndb: NDBWriter,
     tags: Iterable[int],
@@ -68,30 +90,34 @@ def write_tc(
     property sets and the template decides.
     """
     columns, rgib = layout(frozenset(tags))
-    # per column: where its cell goes, which bitmap byte and bit say it exists, inline or HNID
-    plan = [
-        (tag, offset, size, rgib[2] + bit // 8, 0x80 >> (bit % 8), inline(tag))
-        for tag, offset, size, bit in columns
-    ]
+    fixed_plan, hnid_plan, ids_plan, descriptors = _plan(columns, rgib)
     row_size = rgib[3]
     heap = HeapWriter(CLIENT_SIG_TC)
+    allocate = heap.allocate
     # Outlook's order, which some readers rely on: the row index's BTHHEADER, then TCINFO.
     hid_index = reserve_bth(heap)
-    descriptors = b"".join(struct.pack("<IHBB", *column) for column in columns)
     heap.user_root = heap.allocate(bytes(_TCINFO.size + len(descriptors)))
     matrix = bytearray()
     index: list[tuple[int, bytes]] = []
     for number, (row_id, values) in enumerate(rows):
         row = bytearray(row_size)
-        cells = {ROW_ID: struct.pack("<I", row_id), ROW_VERSION: struct.pack("<I", number + 1), **values}
-        for tag, offset, size, bit_byte, bit_mask, fixed in plan:
-            value = cells.get(tag)
-            if value is None:
-                continue
-            if fixed:
-                row[offset:offset + size] = bytes(value)[:size].ljust(size, b"\0")
-            else:
-                row[offset:offset + 4] = _HNID.pack(place(heap, subnodes, value))
+        get = values.get
+        for tag, offset, size, bit_byte, bit_mask in fixed_plan:
+            value = get(tag)
+            if value is not None:
+                row[offset:offset + size] = value if len(value) == size else bytes(value)[:size].ljust(size, b"\0")
+                row[bit_byte] |= bit_mask
+        for tag, offset, size, bit_byte, bit_mask in hnid_plan:
+            value = get(tag)
+            if value is not None:
+                # place() inlined for the usual value: bytes that fit the heap
+                hnid = allocate(value) if value.__class__ is bytes and 0 < len(value) <= MAX_ITEM else place(heap, subnodes, value)
+                row[offset:offset + 4] = _HNID.pack(hnid)
+                row[bit_byte] |= bit_mask
+        for tag, default in ((ROW_ID, row_id), (ROW_VERSION, number + 1)):
+            _, offset, size, bit_byte, bit_mask = ids_plan[tag]
+            value = get(tag)
+            row[offset:offset + size] = _HNID.pack(default) if value is None else bytes(value)[:size].ljust(size, b"\0")
             row[bit_byte] |= bit_mask
         matrix += row
         index.append((row_id, struct.pack("<I", number)))
