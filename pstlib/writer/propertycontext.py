@@ -16,7 +16,6 @@ from pstlib.ndb.nid import NIDType
 from pstlib.writer.heap import MAX_ITEM, HeapWriter, reserve_bth, write_bth
 from pstlib.writer.ndb import NDBWriter
 
-
 _PC_DATA = struct.Struct("<HI")
 """A PC record's wPropType and dwValueHnid; the BTH puts wPropId before them."""
 

@@ -9,8 +9,8 @@ subnode, whole rows per block.
 from __future__ import annotations
 
 import struct
-from functools import lru_cache
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 from pstlib.ltp.heap import CLIENT_SIG_TC
 from pstlib.ltp.proptypes import FIXED_SIZES
