@@ -43,20 +43,21 @@ def literals(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def matches(lengths: np.ndarray, distances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The codes and bit counts of (length 3-258, distance 1-32768) references: the length
-    symbol, its extra bits, the distance symbol and its extra bits, as one field each."""
+    symbol, its extra bits, the distance symbol and its extra bits, as one field each.
+    The two arrays broadcast (a column of lengths and a row of distances make a table)."""
     lengths, distances = np.asarray(lengths), np.asarray(distances)
     index = np.searchsorted(_LENGTH_BASE, lengths, side="right") - 1
     symbol = 257 + index
     eight = symbol >= 280
-    code = _reversed(np.where(eight, 0xC0 + symbol - 280, symbol - 256), np.where(eight, 8, 7))
-    width = np.where(eight, 8, 7)
-    code |= (lengths - _LENGTH_BASE[index]).astype(np.uint64) << width.astype(np.uint64)
-    width = width + _LENGTH_EXTRA[index]
+    length_width = np.where(eight, 8, 7)
+    length_code = _reversed(np.where(eight, 0xC0 + symbol - 280, symbol - 256), length_width)
+    length_code |= (lengths - _LENGTH_BASE[index]).astype(np.uint64) << length_width.astype(np.uint64)
+    length_width = length_width + _LENGTH_EXTRA[index]
     where = np.searchsorted(_DISTANCE_BASE, distances, side="right") - 1
-    distance = _reversed(where, np.full_like(where, 5))
-    distance |= (distances - _DISTANCE_BASE[where]).astype(np.uint64) << np.uint64(5)
-    code |= distance << width.astype(np.uint64)
-    return code, width + 5 + _DISTANCE_EXTRA[where]
+    distance_code = _reversed(where, np.full_like(where, 5))
+    distance_code |= (distances - _DISTANCE_BASE[where]).astype(np.uint64) << np.uint64(5)
+    code = length_code | distance_code << length_width.astype(np.uint64)
+    return code, length_width + 5 + _DISTANCE_EXTRA[where]
 
 
 class BitWriter:

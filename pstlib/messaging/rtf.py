@@ -42,10 +42,8 @@ INITIAL_DICTIONARY = (
 """[MS-OXRTFCP] 2.1.2.1; the rest of the dictionary starts as spaces, as in compressed-rtf."""
 
 _START = len(INITIAL_DICTIONARY)
-_PRELOAD = bytes(
-    (INITIAL_DICTIONARY + b" " * (DICTIONARY_SIZE - _START))[(j + _START) % DICTIONARY_SIZE]
-    for j in range(DICTIONARY_SIZE)
-)
+_FULL_DICTIONARY = INITIAL_DICTIONARY + b" " * (DICTIONARY_SIZE - _START)
+_PRELOAD = _FULL_DICTIONARY[_START:] + _FULL_DICTIONARY[:_START]
 """The dictionary rotated so that slot ``(207 + n) % 4096`` is 4096 bytes before output byte n."""
 
 
@@ -181,18 +179,18 @@ def _wide_codes() -> tuple[np.ndarray, np.ndarray]:
     codes, widths = deflate.literals(np.arange(256))
     zero_code, zero_width = deflate.literals(np.zeros(1, np.intp))
     literal_codes = codes | zero_code << widths.astype(np.uint64)
-    lengths = np.repeat(np.arange(2, 18), DICTIONARY_SIZE)
-    distances = np.maximum(np.tile(np.arange(DICTIONARY_SIZE), 16), 1)  # distance 0 is the end marker
+    lengths = np.arange(2, 18)[:, None]
+    distances = np.maximum(np.arange(DICTIONARY_SIZE), 1)[None, :]  # distance 0 is the end marker
     reference_codes, reference_widths = deflate.matches(2 * lengths, 2 * distances)
     return (
-        np.concatenate([reference_codes, literal_codes]),
-        np.concatenate([reference_widths, widths + zero_width]).astype(np.int64),
+        np.concatenate([reference_codes.ravel(), literal_codes]),
+        np.concatenate([reference_widths.ravel(), widths + zero_width]).astype(np.int64),
     )
 
 
 _CODES, _WIDTHS = _wide_codes()
 _LITERALS = 16 * DICTIONARY_SIZE
-_WIDE_PRELOAD = bytes(byte for slot in _PRELOAD for byte in (slot, 0))
+_WIDE_PRELOAD = np.frombuffer(_PRELOAD, np.uint8).astype("<u2").tobytes()  # each byte, then 0
 _RUNS_PER_CHUNK = 2048
 """Control bytes (of up to 136 output bytes each) re-encoded per call: bounds the arrays."""
 
