@@ -78,14 +78,12 @@ class BitWriter:
         low = fields << shift
         high = (fields >> np.uint64(1)) >> (np.uint64(63) - shift)  # what spills into the next word
         word = at >> 6
-        first = np.empty(len(word), bool)
-        first[0] = True
-        np.not_equal(word[1:], word[:-1], out=first[1:])
-        starts = np.flatnonzero(first)
         words = np.zeros(total // 64 + 2, "<u8")
         words[0] = self._carry
-        words[word[starts]] |= np.bitwise_or.reduceat(low, starts)
-        words[word[starts] + 1] |= np.bitwise_or.reduceat(high, starts)
+        # fields never share a bit, so adding them up is OR-ing them (and np.add.at is
+        # several times faster than np.bitwise_or.reduceat over the words' runs)
+        np.add.at(words, word, low)
+        np.add.at(words, word + 1, high)
         packed = words.view(np.uint8)
         done = total // 8
         self._carry, self._bits = int(packed[done]), total % 8

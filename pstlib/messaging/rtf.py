@@ -227,7 +227,7 @@ def _lzfu_by_zlib(contents: bytes, raw_size: int) -> bytes:
                 break
             runs.append(position)
             position += _RUN_SIZE[contents[position]]
-        start = np.array(runs)
+        start = np.fromiter(runs, np.intp, len(runs))
         control = data[start]
         at = (start[:, None] + _TOKEN_OFFSET[control]).ravel()
         reference = _IS_REFERENCE[control].ravel()
