@@ -45,6 +45,7 @@ class HeapWriter:
         self._items: list[list[bytes]] = [[]]
         self._last = self._items[0]
         self._block = 0
+        """The last block's items and index (``allocate`` runs per value)."""
         self._used = header_size(0)
         """Bytes of the last block's header and items."""
 
@@ -57,12 +58,13 @@ class HeapWriter:
         count = len(items)
         # the page map grows by one offset per item; keep 1 byte for aligning it
         if self._used + size + 2 * count + 9 > MAX_DATA or count >= MAX_ITEMS_PER_BLOCK:
-            self._block += 1
-            if self._block > 0xFFFF:
+            block = self._block + 1
+            if block > 0xFFFF:
                 raise WriterError("a heap holds at most 65,536 blocks")
             items = self._last = []
             self._items.append(items)
-            self._used = header_size(self._block)
+            self._block = block
+            self._used = header_size(block)
             count = 0
         items.append(data)
         self._used += size
