@@ -69,14 +69,11 @@ def write_pc(ndb: NDBWriter, properties: Iterable[tuple[int, int, Value]], subno
     """
     heap = HeapWriter(CLIENT_SIG_PC)
     heap.user_root = reserve_bth(heap)
-    allocate = heap.allocate
     records: dict[int, bytes] = {}
     for prop_id, ptype, value in properties:
         size = FIXED_SIZES.get(ptype)
         if size is not None and size <= 4 and isinstance(value, bytes):
             hnid = int.from_bytes(value[:size].ljust(4, b"\0"), "little")
-        elif value.__class__ is bytes and 0 < len(value) <= MAX_ITEM:  # place(), inlined
-            hnid = allocate(value)
         else:
             hnid = place(heap, subnodes, value)
         records[prop_id] = _PC_DATA.pack(ptype, hnid)

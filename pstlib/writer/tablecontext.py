@@ -93,7 +93,6 @@ def write_tc(
     fixed_plan, hnid_plan, ids_plan, descriptors = _plan(columns, rgib)
     row_size = rgib[3]
     heap = HeapWriter(CLIENT_SIG_TC)
-    allocate = heap.allocate
     # Outlook's order, which some readers rely on: the row index's BTHHEADER, then TCINFO.
     hid_index = reserve_bth(heap)
     heap.user_root = heap.allocate(bytes(_TCINFO.size + len(descriptors)))
@@ -110,9 +109,7 @@ def write_tc(
         for tag, offset, size, bit_byte, bit_mask in hnid_plan:
             value = get(tag)
             if value is not None:
-                # place() inlined for the usual value: bytes that fit the heap
-                hnid = allocate(value) if value.__class__ is bytes and 0 < len(value) <= MAX_ITEM else place(heap, subnodes, value)
-                row[offset:offset + 4] = _HNID.pack(hnid)
+                row[offset:offset + 4] = _HNID.pack(place(heap, subnodes, value))
                 row[bit_byte] |= bit_mask
         for tag, default in ((ROW_ID, row_id), (ROW_VERSION, number + 1)):
             _, offset, size, bit_byte, bit_mask = ids_plan[tag]
