@@ -87,11 +87,9 @@ class PropertyContext(Mapping[int, Any]):
         if count > limit:
             raise LimitExceeded(f"property context has {count} properties, over the limit of {limit}", nid=node.nid)
         # a few dozen records: struct beats numpy's per-call cost here
-        records = [record for raw in leaves for record in _PC_RECORD.iter_unpack(raw)]
-        self._stored = {prop_id: {ptype: hnid} for prop_id, ptype, hnid in records}
-        if len(self._stored) != len(records) or 0 in self._stored:  # an id stored twice, or padding
-            self._stored = {}
-            for prop_id, ptype, hnid in records:
+        self._stored = {}
+        for raw in leaves:
+            for prop_id, ptype, hnid in _PC_RECORD.iter_unpack(raw):
                 if prop_id == ptype == 0:
                     # All-zero records pad the BTH of some Aspose-written messages: property
                     # 0x0000 of PtypUnspecified names no property ([MS-OXCDATA] 2.11.1).
