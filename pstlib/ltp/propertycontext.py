@@ -80,14 +80,13 @@ class PropertyContext(Mapping[int, Any]):
                 f"PC BTH has cbKey {bth.key_size} and cbEnt {bth.data_size}, expected 2 and 6",
                 nid=node.nid,
             )
-        self._stored: dict[int, dict[int, int]]
         leaves = bth.leaves()
         count = sum(len(raw) for raw in leaves) // _PC_RECORD.size
         limit = node.limits.max_properties
         if count > limit:
             raise LimitExceeded(f"property context has {count} properties, over the limit of {limit}", nid=node.nid)
         # a few dozen records: struct beats numpy's per-call cost here
-        self._stored = {}
+        self._stored: dict[int, dict[int, int]] = {}
         for raw in leaves:
             for prop_id, ptype, hnid in _PC_RECORD.iter_unpack(raw):
                 if prop_id == ptype == 0:
