@@ -62,7 +62,10 @@ class FolderWriter:
             raise
         ndb.add_node(nid, bid_data, bid_sub, self.nid)
         keep = _ASSOC_TAGS if associated else _CONTENTS_TAGS
-        row = {tag: value for tag, value in props.items() if tag in keep and not isinstance(value, InSubnode)}
+        columns = keep & props.keys()
+        row = dict(zip(columns, map(props.__getitem__, columns)))
+        if not set(map(type, row.values())) <= {bytes}:  # a value already in a subnode stays out
+            row = {tag: value for tag, value in row.items() if not isinstance(value, InSubnode)}
         if associated:
             self._assoc_rows.append((nid, row))
         else:
@@ -90,12 +93,12 @@ class FolderWriter:
         ndb = self._store.ndb
         index = nid_index(self.nid)
         props = self._summary()
-        pc = write_pc(ndb, ((t >> 16, t & 0xFFFF, v) for t, v in props.items()), Subnodes(ndb))
+        pc = write_pc(ndb, props, Subnodes(ndb))
         ndb.add_node(self.nid, pc, 0, parent_nid)
         tables = (
             (NIDType.HIERARCHY_TABLE, templates.HIERARCHY_TABLE, [(f.nid, f._summary()) for f in self.subfolders]),
-            (NIDType.CONTENTS_TABLE, templates.CONTENTS_TABLE, self._rows),
-            (NIDType.ASSOC_CONTENTS_TABLE, templates.ASSOC_CONTENTS_TABLE, self._assoc_rows),
+            (NIDType.CONTENTS_TABLE, _CONTENTS_TAGS, self._rows),
+            (NIDType.ASSOC_CONTENTS_TABLE, _ASSOC_TAGS, self._assoc_rows),
         )
         for node_type, columns, rows in tables:
             subnodes = Subnodes(ndb)

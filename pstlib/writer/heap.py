@@ -9,7 +9,9 @@ HNBITMAPHDR, every other block after the first the 2-byte HNPAGEHDR.
 from __future__ import annotations
 
 import struct
-from itertools import accumulate
+from bisect import bisect_right
+from itertools import accumulate, repeat
+from operator import add, lshift, or_
 
 from pstlib.errors import WriterError
 from pstlib.ltp.heap import CLIENT_SIG_BTH, HN_SIGNATURE
@@ -36,6 +38,12 @@ def _fill_level(free: int) -> int:
     return 15
 
 
+_FILL_LEVELS = bytes(map(_fill_level, range(MAX_DATA + 1)))
+"""``_fill_level`` of every possible free count."""
+_HNHDR = struct.Struct("<HBBI")
+_PAGEHDR = struct.Struct("<H")
+
+
 class HeapWriter:
     """The allocations of one heap, block by block; ``blocks()`` lays them out."""
 
@@ -45,7 +53,7 @@ class HeapWriter:
         self._items: list[list[bytes]] = [[]]
         self._last = self._items[0]
         self._block = 0
-        """The last block's items and index (``allocate`` runs per value)."""
+        """The last block's items and index."""
         self._used = header_size(0)
         """Bytes of the last block's header and items."""
 
@@ -54,21 +62,48 @@ class HeapWriter:
         size = len(data)
         if size > MAX_ITEM:
             raise WriterError(f"a heap item holds at most {MAX_ITEM} bytes, not {size}")
-        items = self._last
-        count = len(items)
         # the page map grows by one offset per item; keep 1 byte for aligning it
-        if self._used + size + 2 * count + 9 > MAX_DATA or count >= MAX_ITEMS_PER_BLOCK:
-            block = self._block + 1
-            if block > 0xFFFF:
-                raise WriterError("a heap holds at most 65,536 blocks")
-            items = self._last = []
-            self._items.append(items)
-            self._block = block
-            self._used = header_size(block)
-            count = 0
+        if self._used + size + 2 * len(self._last) + 9 > MAX_DATA or len(self._last) >= MAX_ITEMS_PER_BLOCK:
+            self._next_block()
+        items = self._last
         items.append(data)
         self._used += size
-        return self._block << 16 | (count + 1) << 5
+        return self._block << 16 | len(items) << 5
+
+    def allocate_many(self, items: list[bytes]) -> list[int]:
+        """``allocate`` each of ``items`` in turn, a block's worth at a time: a message's
+        values and a table's cells come in batches, and the per-item steps are what cost."""
+        if items and max(map(len, items)) > MAX_ITEM:
+            return [self.allocate(item) for item in items]  # refuses the first too big
+        ends = list(accumulate(map(len, items)))
+        # the test in allocate() for item k, with its sizes summed from ``start``:
+        # used + ends[k] - ends[start - 1] + 2 * (count + k - start) + 9 <= MAX_DATA
+        tests = list(map(add, ends, range(0, 2 * len(items), 2)))
+        hids: list[int] = []
+        start = 0
+        while start < len(items):
+            count = len(self._last)
+            before = ends[start - 1] if start else 0
+            bound = MAX_DATA - 9 - self._used - 2 * count + 2 * start + before
+            stop = min(bisect_right(tests, bound, start), start + MAX_ITEMS_PER_BLOCK - count)
+            if stop == start:
+                self._next_block()
+                continue
+            self._last.extend(items[start:stop])
+            self._used += ends[stop - 1] - before
+            base = self._block << 16
+            hids += range(base | (count + 1) << 5, base | (count + stop - start + 1) << 5, 1 << 5)
+            start = stop
+        return hids
+
+    def _next_block(self) -> None:
+        block = self._block + 1
+        if block > 0xFFFF:
+            raise WriterError("a heap holds at most 65,536 blocks")
+        self._last = []
+        self._items.append(self._last)
+        self._block = block
+        self._used = header_size(block)
 
     def set(self, hid: int, data: bytes) -> None:
         """Fill an allocation made earlier with bytes of the same size."""
@@ -80,33 +115,30 @@ class HeapWriter:
 
     def blocks(self) -> list[bytes]:
         """The heap's blocks, headers and page maps included."""
+        parts = []
         levels = []
-        out = []
         for index, items in enumerate(self._items):
-            start = header_size(index)
-            offsets = list(accumulate(map(len, items), initial=start))
-            ibhnpm = offsets[-1] + (offsets[-1] & 1)
+            offsets = list(accumulate(map(len, items), initial=header_size(index)))
+            end = offsets[-1]
             pagemap = struct.pack(f"<HH{len(offsets)}H", len(items), 0, *offsets)
-            body = b"".join(items).ljust(ibhnpm - start, b"\0") + pagemap
-            levels.append(_fill_level(MAX_DATA - start - len(body)))
-            out.append((index, ibhnpm, body))
+            parts.append((end + (end & 1), items, b"\0" * (end & 1), pagemap))
+            levels.append(_FILL_LEVELS[MAX_DATA - (end + (end & 1)) - len(pagemap)])
         blocks = []
-        for index, ibhnpm, body in out:
+        for index, (ibhnpm, items, pad, pagemap) in enumerate(parts):
             if index == 0:
-                fill = _pack_levels(levels[:8], 4)
-                head = struct.pack("<HBBI", ibhnpm, HN_SIGNATURE, self.client_signature, self.user_root) + fill
+                head = _HNHDR.pack(ibhnpm, HN_SIGNATURE, self.client_signature, self.user_root) + _pack_levels(levels[:8], 4)
             elif index % 128 == 8:
-                head = struct.pack("<H", ibhnpm) + _pack_levels(levels[index:index + 128], 64)
+                head = _PAGEHDR.pack(ibhnpm) + _pack_levels(levels[index:index + 128], 64)
             else:
-                head = struct.pack("<H", ibhnpm)
-            blocks.append(head + body)
+                head = _PAGEHDR.pack(ibhnpm)
+            blocks.append(b"".join([head, *items, pad, pagemap]))
         return blocks
 
 
 def _pack_levels(levels: list[int], size: int) -> bytes:
     """``size`` bytes of fill levels, two to a byte, low nibble first; absent blocks read 0."""
-    levels = levels[: 2 * size] + [0] * (2 * size - min(len(levels), 2 * size))
-    return bytes(low | (high << 4) for low, high in zip(levels[::2], levels[1::2]))
+    levels = levels + [0] * (2 * size - len(levels))
+    return bytes(map(or_, levels[::2], map(lshift, levels[1::2], repeat(4))))
 
 
 BTH_HEADER_SIZE = 8
@@ -118,27 +150,25 @@ def reserve_bth(heap: HeapWriter) -> int:
     return heap.allocate(bytes(BTH_HEADER_SIZE))
 
 
-def write_bth(heap: HeapWriter, header: int, key_size: int, data_size: int, records: list[tuple[int, bytes]]) -> None:
-    """Fill the reserved BTHHEADER ``header`` for (key, data) records (sorted here by key).
+def write_bth(heap: HeapWriter, header: int, key_size: int, data_size: int, records: bytes) -> None:
+    """Fill the reserved BTHHEADER ``header`` for ``records``: (key, data) packed back to back
+    in key order, keys little-endian.
 
     Leaves hold as many records as fit one heap item; index levels above them
     list each child's first key and HID ([MS-PST] 2.3.2.2-3).
     """
-    records = sorted(records)
     level = 0
     hid_root = 0
-    if records:
-        entries = [key.to_bytes(key_size, "little") + data for key, data in records]
-        keys = [key for key, _ in records]
-        while True:
-            per_item = MAX_ITEM // len(entries[0])
-            children = []
-            for start in range(0, len(entries), per_item):
-                children.append((keys[start], heap.allocate(b"".join(entries[start:start + per_item]))))
-            if len(children) == 1:
-                hid_root = children[0][1]
-                break
-            entries = [key.to_bytes(key_size, "little") + hid.to_bytes(4, "little") for key, hid in children]
-            keys = [key for key, _ in children]
-            level += 1
+    size = key_size + data_size
+    while records:
+        per_item = MAX_ITEM // size * size
+        if len(records) <= per_item:
+            hid_root = heap.allocate(records)
+            break
+        records = b"".join(
+            records[start:start + key_size] + heap.allocate(records[start:start + per_item]).to_bytes(4, "little")
+            for start in range(0, len(records), per_item)
+        )
+        size = key_size + 4
+        level += 1
     heap.set(header, struct.pack("<BBBBI", CLIENT_SIG_BTH, key_size, data_size, level, hid_root))

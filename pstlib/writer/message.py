@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import struct
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, BinaryIO
@@ -27,7 +27,7 @@ from pstlib.writer.namedprops import NameMap
 from pstlib.writer.ndb import MAX_DATA, NDBWriter
 from pstlib.writer.propertycontext import InSubnode, Subnodes, Value, write_pc
 from pstlib.writer.tablecontext import write_tc
-from pstlib.writer.values import encode_value, tag_of
+from pstlib.writer.values import encode_value, filetime_of, tag_of
 
 T = PropertyType
 PropertyKey = int | tuple[uuid.UUID | str, int | str, int]
@@ -40,6 +40,9 @@ MAPI_MAILUSER, MAPI_ATTACH = 6, 7
 
 
 _INT32 = struct.Struct("<i")
+_FILETIME = struct.Struct("<Q")
+_RECIPIENT_COLUMNS = frozenset(templates.RECIPIENT_TABLE)
+_ATTACHMENT_COLUMNS = frozenset(templates.ATTACHMENT_TABLE)
 _SMTP = "SMTP".encode("utf-16-le")
 _MESSAGE_CLASS = tag_of(P.PidTagMessageClass, T.STRING)
 _SUBJECT = tag_of(P.PidTagSubject, T.STRING)
@@ -86,6 +89,14 @@ _RECIPIENT_CONSTANTS = {
     tag_of(P.PidTagResponsibility, T.BOOLEAN): b"\x01",
     tag_of(P.PidTagSendRichInfo, T.BOOLEAN): b"\x00",
 }
+
+
+def _filetime(when: datetime) -> bytes:
+    """``encode_value(T.TIME, when)`` without its dispatch, for the four times of every message."""
+    try:
+        return _FILETIME.pack(filetime_of(when))
+    except (struct.error, AttributeError, TypeError):
+        return encode_value(T.TIME, when)  # which says what is wrong
 
 
 def _utf16(text: str) -> bytes:
@@ -174,7 +185,7 @@ class MessageWriter:
         recipients = [_recipient(r) for r in message.recipients]
         props = self._message_properties(message, recipients)
         recipient_rows = [self._recipient_row(i, r) for i, r in enumerate(recipients)]
-        recipient_tags = {tag for _, row in recipient_rows for tag in row} | set(templates.RECIPIENT_TABLE)
+        recipient_tags = _RECIPIENT_COLUMNS.union(*[row for _, row in recipient_rows])
         table_subnodes = Subnodes(self.ndb)
         bid = write_tc(self.ndb, recipient_tags, recipient_rows, table_subnodes)
         subnodes.add(NID_RECIPIENT_TABLE, bid, table_subnodes.tree())
@@ -185,9 +196,9 @@ class MessageWriter:
             attachment_rows.append((attach_nid, row))
         if attachment_rows:
             table_subnodes = Subnodes(self.ndb)
-            bid = write_tc(self.ndb, templates.ATTACHMENT_TABLE, attachment_rows, table_subnodes)
+            bid = write_tc(self.ndb, _ATTACHMENT_COLUMNS, attachment_rows, table_subnodes)
             subnodes.add(NID_ATTACHMENT_TABLE, bid, table_subnodes.tree())
-        bid_data = write_pc(self.ndb, _records(props), subnodes)
+        bid_data = write_pc(self.ndb, props, subnodes)
         return bid_data, subnodes.tree(), props
 
     # Properties ----------------------------------------------------------------------
@@ -221,7 +232,7 @@ class MessageWriter:
             (_LAST_MODIFIED, m.last_modified or m.delivery_time),
         ):
             if when is not None:
-                props[tag] = encode_value(T.TIME, when)
+                props[tag] = _filetime(when)
         if m.sender_name is not None or m.sender_email is not None:
             shown = m.sender_name or m.sender_email
             for name_tag, email_tag, type_tag in _SENDER_TAGS:
@@ -248,7 +259,7 @@ class MessageWriter:
             props[_TRANSPORT_HEADERS] = _utf16(m.internet_headers)
         for key, value in m.properties.items():
             self._put(props, key, value)
-        size = sum(len(v) if isinstance(v, bytes) else 0 for v in props.values())
+        size = sum(map(len, filter(bytes.__instancecheck__, props.values())))
         props.setdefault(_MESSAGE_SIZE, struct.pack("<I", min(size, 0x7FFFFFFF)))
         return props
 
@@ -319,7 +330,7 @@ class MessageWriter:
         for key, value in a.properties.items():
             put(key, value)
         props.setdefault(tag_of(P.PidTagAttachSize, T.INTEGER32), struct.pack("<I", min(size, 0x7FFFFFFF)))
-        parent.add(nid, write_pc(self.ndb, _records(props), subnodes), subnodes.tree())
+        parent.add(nid, write_pc(self.ndb, props, subnodes), subnodes.tree())
         return props
 
     def _attachment_data(self, data: bytes | BinaryIO | None, subnodes: Subnodes) -> tuple[Value, int]:
@@ -354,10 +365,6 @@ def _chunks(head: bytes, stream: BinaryIO) -> Iterator[bytes]:
     while chunk := stream.read(MAX_DATA * 16):
         yield chunk
 
-
-
-def _records(props: Mapping[int, Value]) -> Iterable[tuple[int, int, Value]]:
-    return ((tag >> 16, tag & 0xFFFF, value) for tag, value in props.items())
 
 
 def _size_of(props: Mapping[int, Value]) -> int:

@@ -7,8 +7,11 @@ those over 3,580 bytes in a subnode of the node, which ``Subnodes`` collects.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import compress, count, repeat
+from operator import and_, rshift
+from typing import Any
 
 from pstlib.ltp.heap import CLIENT_SIG_PC
 from pstlib.ltp.proptypes import FIXED_SIZES
@@ -16,8 +19,12 @@ from pstlib.ndb.nid import NIDType
 from pstlib.writer.heap import MAX_ITEM, HeapWriter, reserve_bth, write_bth
 from pstlib.writer.ndb import NDBWriter
 
-_PC_DATA = struct.Struct("<HI")
-"""A PC record's wPropType and dwValueHnid; the BTH puts wPropId before them."""
+_RECORD = struct.Struct("<HH4s")
+"""A PC record: wPropId, wPropType, dwValueHnid (a value of up to 4 bytes, zero-padded, or an HNID)."""
+_PLAIN = {bytes, type(None)}
+"""Values ``place_all`` handles in one step: bytes, and None for an absent cell."""
+_INLINE = {ptype: size for ptype, size in FIXED_SIZES.items() if size <= 4}
+"""Types whose values sit in dwValueHnid itself, and their sizes."""
 
 
 @dataclass(frozen=True)
@@ -62,20 +69,54 @@ def place(heap: HeapWriter, subnodes: Subnodes, value: Value) -> int:
     return subnodes.add_value(value)
 
 
-def write_pc(ndb: NDBWriter, properties: Iterable[tuple[int, int, Value]], subnodes: Subnodes) -> int:
-    """Write a PC of (property id, type, stored value) and return its data BID.
+def place_all(heap: HeapWriter, subnodes: Subnodes, values: list[Value | None]) -> list[int]:
+    """``place`` for each of ``values`` (None stays 0), the heap's in one batch: a table
+    places a few per row and a message a dozen, so work per value is what costs."""
+    if set(map(type, values)) <= _PLAIN:
+        present = list(compress(values, values))
+        if not present or max(map(len, present)) <= MAX_ITEM:
+            hids = heap.allocate_many(present)
+            if len(present) == len(values):
+                return hids
+            placed = dict(zip(compress(count(), values), hids))
+            return list(map(placed.get, range(len(values)), repeat(0)))
+    hnids = [0] * len(values)
+    small: list[bytes] = []
+    at: list[int] = []
+    for i, value in enumerate(values):
+        if value.__class__ is bytes and 0 < len(value) <= MAX_ITEM:  # type: ignore[arg-type]
+            small.append(value)  # type: ignore[arg-type]
+            at.append(i)
+        elif value is not None:
+            hnids[i] = place(heap, subnodes, value)
+    for i, hid in zip(at, heap.allocate_many(small)):
+        hnids[i] = hid
+    return hnids
 
-    A property given twice keeps its last value: a PC has one record per id.
+
+def write_pc(ndb: NDBWriter, properties: Mapping[int, Value], subnodes: Subnodes) -> int:
+    """Write a PC of {tag: stored value} and return its data BID.
+
+    Of tags that share a property id the last one given stays: a PC has one record per id.
     """
+    tags = list(properties)
+    if len(set(map(rshift, tags, repeat(16)))) < len(tags):
+        last = {tag >> 16: tag for tag in tags}
+        properties = {tag: properties[tag] for tag in last.values()}
+        tags = list(properties)
+    cells: list[Any] = list(properties.values())
     heap = HeapWriter(CLIENT_SIG_PC)
     heap.user_root = reserve_bth(heap)
-    records: dict[int, bytes] = {}
-    for prop_id, ptype, value in properties:
-        size = FIXED_SIZES.get(ptype)
-        if size is not None and size <= 4 and isinstance(value, bytes):
-            hnid = int.from_bytes(value[:size].ljust(4, b"\0"), "little")
+    pending: list[int] = []
+    for i, size in enumerate(map(_INLINE.get, map(and_, tags, repeat(0xFFFF)))):
+        if size is None or cells[i].__class__ is not bytes:
+            pending.append(i)
         else:
-            hnid = place(heap, subnodes, value)
-        records[prop_id] = _PC_DATA.pack(ptype, hnid)
-    write_bth(heap, heap.user_root, 2, 6, list(records.items()))
+            cells[i] = cells[i][:size]
+    for i, hnid in zip(pending, place_all(heap, subnodes, [cells[i] for i in pending])):
+        cells[i] = hnid.to_bytes(4, "little")
+    if tags:
+        tags, cells = zip(*sorted(zip(tags, cells)))  # type: ignore[assignment]
+    records = b"".join(map(_RECORD.pack, map(rshift, tags, repeat(16)), map(and_, tags, repeat(0xFFFF)), cells))
+    write_bth(heap, heap.user_root, 2, 6, records)
     return ndb.add_blocks(heap.blocks())

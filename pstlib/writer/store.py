@@ -39,7 +39,7 @@ from pstlib.writer.namedprops import NameMap
 from pstlib.writer.ndb import NDBWriter
 from pstlib.writer.propertycontext import Subnodes, write_pc
 from pstlib.writer.tablecontext import write_tc
-from pstlib.writer.values import encode_value
+from pstlib.writer.values import encode_value, tag_of
 
 CRYPT_METHODS = {"none": CRYPT_NONE, "permute": CRYPT_PERMUTE, "cyclic": CRYPT_CYCLIC}
 NID_RECEIVE_FOLDER_TABLE = 0x62B
@@ -133,7 +133,7 @@ class PSTWriter:
 
     def _pc(self, nid: int, properties: list[tuple[int, int, bytes]]) -> None:
         subnodes = Subnodes(self.ndb)
-        bid = write_pc(self.ndb, properties, subnodes)
+        bid = write_pc(self.ndb, {tag_of(prop_id, ptype): value for prop_id, ptype, value in properties}, subnodes)
         self.ndb.add_node(nid, bid, subnodes.tree())
 
     def _entry_id(self, nid: int) -> bytes:
