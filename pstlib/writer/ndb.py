@@ -81,8 +81,11 @@ class NDBWriter:
         self._interval = 0
         self._pos = allocation.first_free(0)
         self._limit = allocation.interval_start(1)
-        self._buffer = bytearray()
+        self._buffer = bytearray(_FLUSH_AT + 2 * NDB.max_block_size)
+        """Bytes from ``_buffer_start`` on, ``_filled`` of them so far; one bytearray reused,
+        as growing a new one per flush cost more in reallocations than the copies into it."""
         self._buffer_start = 0
+        self._filled = 0
         self._bbt = (array("Q"), array("Q"), array("H"))  # bid, ib, cb
         self._nodes: dict[int, tuple[int, int, int]] = {}
         self.bytes_written = 0
@@ -100,20 +103,33 @@ class NDBWriter:
         return pos
 
     def _emit(self, offset: int, data: bytes | bytearray) -> None:
-        """Append ``data`` at ``offset`` (never before what was emitted), zero-filling the gap."""
-        end = self._buffer_start + len(self._buffer)
-        if offset > end:
-            self._buffer += bytes(offset - end)
-        self._buffer += data
-        if len(self._buffer) >= _FLUSH_AT:
+        """Write ``data`` at ``offset`` (never before what was emitted), zero-filling the gap."""
+        at = self._buffer_at(offset, len(data))
+        self._buffer[at:at + len(data)] = data
+        self._filled = at + len(data)
+        if self._filled >= _FLUSH_AT:
             self._flush()
 
+    def _buffer_at(self, offset: int, size: int) -> int:
+        """Where file offset ``offset`` falls in the buffer, with room for ``size`` bytes
+        there and the gap before it zeroed (the buffer is reused, so nothing else is)."""
+        at = offset - self._buffer_start
+        if at + size > len(self._buffer):
+            self._flush()
+            at = offset - self._buffer_start
+            if at + size > len(self._buffer):
+                self._buffer.extend(bytes(at + size - len(self._buffer)))
+        if at > self._filled:
+            self._buffer[self._filled:at] = bytes(at - self._filled)
+        return at
+
     def _flush(self) -> None:
-        self._file.seek(self._buffer_start)
-        self._file.write(self._buffer)
-        self._buffer_start += len(self._buffer)
-        self.bytes_written += len(self._buffer)
-        self._buffer = bytearray()
+        with memoryview(self._buffer) as view:
+            self._file.seek(self._buffer_start)
+            self._file.write(view[:self._filled])
+        self._buffer_start += self._filled
+        self.bytes_written += self._filled
+        self._filled = 0
 
     # Blocks and trees ----------------------------------------------------------------
 
@@ -135,20 +151,23 @@ class NDBWriter:
             ib = self._allocate(span, _ALIGN)
         else:
             self._pos = ib + span
+        at = ib - self._buffer_start
+        if at + span > len(self._buffer) or at != self._filled:
+            at = self._buffer_at(ib, span)
         buffer = self._buffer
-        gap = ib - self._buffer_start - len(buffer)
-        if gap:
-            buffer += bytes(gap)
-        buffer += stored
-        buffer += _ZEROS[:span - size - _TRAILER]
+        end = at + size
+        buffer[at:end] = stored
+        buffer[end:at + span - _TRAILER] = _ZEROS[:span - size - _TRAILER]
         # ComputeSig and ComputeCRC ([MS-PST] 5.5, 5.3) spelled out: this runs once per block
         signature = ((ib ^ bid) >> 16 ^ (ib ^ bid)) & 0xFFFF
-        buffer += _BLOCK_TRAILER.pack(size, signature, zlib.crc32(stored, 0xFFFFFFFF) ^ 0xFFFFFFFF, bid)
+        trailer = _BLOCK_TRAILER.pack(size, signature, zlib.crc32(stored, 0xFFFFFFFF) ^ 0xFFFFFFFF, bid)
+        buffer[at + span - _TRAILER:at + span] = trailer
+        self._filled = at + span
         bids, ibs, cbs = self._bbt
         bids.append(bid)
         ibs.append(ib)
         cbs.append(size)
-        if len(buffer) >= _FLUSH_AT:
+        if self._filled >= _FLUSH_AT:
             self._flush()
 
     def _add_run(self, data: bytes | bytearray | memoryview) -> list[tuple[int, int]]:
