@@ -613,32 +613,36 @@ def test_all_generated_features_are_exercised() -> None:
 
 
 class _FailingStream(io.RawIOBase):
-    """A stream that hands out 100 KB and then fails, like a disk read error mid-attachment."""
+    """A stream that hands out ``size`` bytes and then fails, like a disk read error mid-attachment."""
 
-    def __init__(self) -> None:
+    def __init__(self, size: int) -> None:
+        self.size = size
         self.sent = 0
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        if self.sent >= 100_000:
+        if self.sent >= self.size:
             raise OSError("read error")
-        n = min(len(buffer), 100_000 - self.sent)
+        n = min(len(buffer), self.size - self.sent)
         buffer[:n] = bytes(n)
         self.sent += n
         return n
 
 
-def test_a_message_that_fails_halfway_leaves_no_trace(tmp_path: Path) -> None:
+@pytest.mark.parametrize("crypt", ["none", "permute", "cyclic"])
+@pytest.mark.parametrize("size", [100_000, 3_000_000])
+def test_a_message_that_fails_halfway_leaves_no_trace(tmp_path: Path, size: int, crypt: str) -> None:
     """Blocks written for a message whose attachment stream fails are rolled back: the store
-    still verifies clean (no unreferenced BBT entries) and holds the other messages."""
+    still verifies clean (no unreferenced BBT entries) and holds the other messages.  At
+    100 KB the blocks were still waiting to be placed; at 3 MB most were in the file."""
     path = tmp_path / "partial.pst"
-    with pstlib.create(path) as w:
+    with pstlib.create(path, crypt=crypt) as w:
         folder = w.root_folder.add_folder("F")
         folder.add_message(subject="before")
         with pytest.raises(OSError, match="read error"):
-            folder.add_message(subject="broken", attachments=[NewAttachment("x.bin", _FailingStream())])
+            folder.add_message(subject="broken", attachments=[NewAttachment("x.bin", _FailingStream(size))])
         folder.add_message(subject="after")
     assert serious_problems(path) == []
     with pstlib.open(path) as pst:

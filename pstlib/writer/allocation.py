@@ -15,6 +15,7 @@ from pstlib.ndb.crc import crc32
 from pstlib.ndb.format import FORMATS, UNICODE
 from pstlib.ndb.maps import DLIST_OFFSET
 from pstlib.ndb.page import PAGE_TRAILER_UNICODE, PTYPE_DL, compute_signature
+from pstlib.ndb.schema import struct_format
 
 NDB = FORMATS[UNICODE]
 PAGE = NDB.page_size
@@ -24,6 +25,8 @@ MAP_BYTES = NDB.page_crc_size
 INTERVAL = maps.interval_size(NDB)
 FIRST_AMAP = maps.FIRST_AMAP[UNICODE]
 DFL_BACKFILL_COMPLETE = 0x01
+_PAGE_TRAILER = struct_format(PAGE_TRAILER_UNICODE)
+"""PAGETRAILER packed by struct: a 1 GB store has some 4,000 map pages to write."""
 
 
 def interval_start(k: int) -> int:
@@ -47,10 +50,7 @@ def map_page(ptype: int, body: bytes, offset: int) -> bytes:
     Map pages carry wSig 0 ([MS-PST] 2.2.2.7.1) and their own file offset as BID.
     """
     data = body.ljust(MAP_BYTES, b"\0")
-    trailer = PAGE_TRAILER_UNICODE.build(
-        {"ptype": ptype, "ptypeRepeat": ptype, "wSig": 0, "dwCRC": crc32(data), "bid": offset}
-    )
-    return data + trailer
+    return data + _PAGE_TRAILER.pack(ptype, ptype, 0, crc32(data), offset)
 
 
 def amap_bits(starts: np.ndarray, ends: np.ndarray, first: int, count: int) -> np.ndarray:

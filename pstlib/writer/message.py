@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import struct
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import methodcaller
 from typing import Any, BinaryIO
 
 from pstlib.errors import WriterError
@@ -99,8 +100,8 @@ def _filetime(when: datetime) -> bytes:
         return encode_value(T.TIME, when)  # which says what is wrong
 
 
-def _utf16(text: str) -> bytes:
-    return text.encode("utf-16-le", "surrogatepass")
+_utf16: Callable[[str], bytes] = methodcaller("encode", "utf-16-le", "surrogatepass")
+"""A str as PtypString stores it (a C call: messages have a dozen strings each)."""
 
 
 @dataclass

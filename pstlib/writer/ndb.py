@@ -11,7 +11,10 @@ from __future__ import annotations
 import struct
 import zlib
 from array import array
+from bisect import bisect_right
 from collections.abc import Iterable
+from itertools import accumulate, chain, repeat
+from operator import add, and_, rshift, sub, xor
 from typing import BinaryIO
 
 import numpy as np
@@ -54,6 +57,10 @@ _SCHEMA = btree_schema(NDB)
 _FLUSH_AT = 1 << 20
 _ALIGN = NDB.block_alignment
 _TRAILER = NDB.block_trailer_size
+_SPANS = [NDB.block_span(size) for size in range(MAX_DATA + 1)]
+"""Bytes on disk of a block of each size, trailer and padding included."""
+_PLACE_AT = 1 << 18
+"""Bytes of pending blocks that ``_place`` waits for."""
 _ZEROS = bytes(_ALIGN)
 MAP_CHUNK = 64
 """Intervals whose AMap bits are built at once in ``finish()`` (16 MB of file, 1 MB of counters)."""
@@ -81,12 +88,16 @@ class NDBWriter:
         self._interval = 0
         self._pos = allocation.first_free(0)
         self._limit = allocation.interval_start(1)
-        self._buffer = bytearray(_FLUSH_AT + 2 * NDB.max_block_size)
-        """Bytes from ``_buffer_start`` on, ``_filled`` of them so far; one bytearray reused,
-        as growing a new one per flush cost more in reallocations than the copies into it."""
+        self._chunks: list[bytes | bytearray | memoryview] = []
+        """What goes to the file from ``_buffer_start`` on, ``_filled`` bytes of it so far:
+        a list written in one ``writelines``, so bytes are never copied into a buffer."""
         self._buffer_start = 0
         self._filled = 0
         self._bbt = (array("Q"), array("Q"), array("H"))  # bid, ib, cb
+        self._pending: list[bytes | bytearray | memoryview] = []
+        """Blocks added but not yet placed (``_place``), stored bytes, and their BIDs."""
+        self._pending_bids: list[int] = []
+        self._pending_size = 0
         self._nodes: dict[int, tuple[int, int, int]] = {}
         self.bytes_written = 0
 
@@ -104,31 +115,25 @@ class NDBWriter:
 
     def _emit(self, offset: int, data: bytes | bytearray) -> None:
         """Write ``data`` at ``offset`` (never before what was emitted), zero-filling the gap."""
-        at = self._buffer_at(offset, len(data))
-        self._buffer[at:at + len(data)] = data
-        self._filled = at + len(data)
+        self._pad_to(offset)
+        self._chunks.append(data)
+        self._filled += len(data)
         if self._filled >= _FLUSH_AT:
             self._flush()
 
-    def _buffer_at(self, offset: int, size: int) -> int:
-        """Where file offset ``offset`` falls in the buffer, with room for ``size`` bytes
-        there and the gap before it zeroed (the buffer is reused, so nothing else is)."""
-        at = offset - self._buffer_start
-        if at + size > len(self._buffer):
-            self._flush()
-            at = offset - self._buffer_start
-            if at + size > len(self._buffer):
-                self._buffer.extend(bytes(at + size - len(self._buffer)))
-        if at > self._filled:
-            self._buffer[self._filled:at] = bytes(at - self._filled)
-        return at
+    def _pad_to(self, offset: int) -> None:
+        """Zero-fill up to ``offset`` (map pages come later; skipped space stays zero)."""
+        gap = offset - self._buffer_start - self._filled
+        if gap:
+            self._chunks.append(bytes(gap))
+            self._filled += gap
 
     def _flush(self) -> None:
-        with memoryview(self._buffer) as view:
-            self._file.seek(self._buffer_start)
-            self._file.write(view[:self._filled])
+        self._file.seek(self._buffer_start)
+        self._file.writelines(self._chunks)
         self._buffer_start += self._filled
         self.bytes_written += self._filled
+        self._chunks = []
         self._filled = 0
 
     # Blocks and trees ----------------------------------------------------------------
@@ -139,36 +144,54 @@ class NDBWriter:
             raise WriterError(f"a block holds at most {MAX_DATA} bytes, not {len(data)}")
         bid = self._next_bid | (BID_INTERNAL if internal else 0)
         self._next_bid += 4
-        self._put(bid, data if internal else encode(bytes(data), self.crypt_method, bid))
+        stored = data if internal else encode(bytes(data), self.crypt_method, bid)
+        self._pending.append(stored)
+        self._pending_bids.append(bid)
+        self._pending_size += len(stored)
+        if self._pending_size >= _PLACE_AT:
+            self._place()
         return bid
 
-    def _put(self, bid: int, stored: bytes | bytearray | memoryview) -> None:
-        """Place a block's stored bytes, with its padding and trailer, and list it in the BBT."""
-        size = len(stored)
-        span = (size + _TRAILER + _ALIGN - 1) // _ALIGN * _ALIGN
-        ib = self._pos
-        if ib + span > self._limit or ib % _ALIGN:
-            ib = self._allocate(span, _ALIGN)
-        else:
-            self._pos = ib + span
-        at = ib - self._buffer_start
-        if at + span > len(self._buffer) or at != self._filled:
-            at = self._buffer_at(ib, span)
-        buffer = self._buffer
-        end = at + size
-        buffer[at:end] = stored
-        buffer[end:at + span - _TRAILER] = _ZEROS[:span - size - _TRAILER]
-        # ComputeSig and ComputeCRC ([MS-PST] 5.5, 5.3) spelled out: this runs once per block
-        signature = ((ib ^ bid) >> 16 ^ (ib ^ bid)) & 0xFFFF
-        trailer = _BLOCK_TRAILER.pack(size, signature, zlib.crc32(stored, 0xFFFFFFFF) ^ 0xFFFFFFFF, bid)
-        buffer[at + span - _TRAILER:at + span] = trailer
-        self._filled = at + span
-        bids, ibs, cbs = self._bbt
-        bids.append(bid)
-        ibs.append(ib)
-        cbs.append(size)
-        if self._filled >= _FLUSH_AT:
-            self._flush()
+    def _place(self) -> None:
+        """Give the pending blocks their offsets, signatures, CRCs and trailers, join them
+        for the file and list them in the BBT.
+
+        Blocks wait until some 256 KB have gathered, as each step here is then one
+        C-level pass over all of them rather than a dozen Python steps per block.
+        They go back to back, a run at a time: a run ends where the next interval's
+        map pages would come.
+        """
+        blocks, bids = self._pending, self._pending_bids
+        sizes = list(map(len, blocks))
+        spans = list(map(_SPANS.__getitem__, sizes))
+        offsets = list(accumulate(spans, initial=0))
+        start = 0
+        while start < len(blocks):
+            ib = self._allocate(spans[start], _ALIGN)
+            self._pad_to(ib)
+            stop = bisect_right(offsets, offsets[start] + self._limit - ib) - 1
+            ibs = list(map(add, offsets[start:stop], repeat(ib - offsets[start])))
+            self._pos = ibs[-1] + spans[stop - 1]
+            run, run_bids, run_sizes = blocks[start:stop], bids[start:stop], sizes[start:stop]
+            # ComputeSig and ComputeCRC ([MS-PST] 5.5, 5.3) of each block
+            mixed = list(map(xor, ibs, run_bids))
+            signatures = map(and_, map(xor, map(rshift, mixed, repeat(16)), mixed), repeat(0xFFFF))
+            crcs = map(xor, map(zlib.crc32, run, repeat(0xFFFFFFFF)), repeat(0xFFFFFFFF))
+            trailers = map(_BLOCK_TRAILER.pack, run_sizes, signatures, crcs, run_bids)
+            paddings = map(_ZEROS.__getitem__, map(slice, map(sub, spans[start:stop], map(add, run_sizes, repeat(_TRAILER)))))
+            placed = b"".join(chain.from_iterable(zip(run, paddings, trailers)))
+            self._chunks.append(placed)
+            self._filled += len(placed)
+            bbt_bids, bbt_ibs, bbt_cbs = self._bbt
+            bbt_bids += array("Q", run_bids)
+            bbt_ibs += array("Q", ibs)
+            bbt_cbs += array("H", run_sizes)
+            if self._filled >= _FLUSH_AT:
+                self._flush()
+            start = stop
+        blocks.clear()
+        bids.clear()
+        self._pending_size = 0
 
     def _add_run(self, data: bytes | bytearray | memoryview) -> list[tuple[int, int]]:
         """Store ``data`` as data blocks of 8,176 bytes (the last one shorter); their (bid, size).
@@ -180,14 +203,15 @@ class NDBWriter:
             view = memoryview(data)
             return [(self.add_block(view[i:i + MAX_DATA]), len(view[i:i + MAX_DATA])) for i in range(0, len(view), MAX_DATA)]
         view = memoryview(permute_encode(bytes(data)))
-        leaves = []
-        for i in range(0, len(view), MAX_DATA):
-            bid = self._next_bid
-            self._next_bid += 4
-            block = view[i:i + MAX_DATA]
-            self._put(bid, block)
-            leaves.append((bid, len(block)))
-        return leaves
+        blocks = [view[i:i + MAX_DATA] for i in range(0, len(view), MAX_DATA)]
+        bids = range(self._next_bid, self._next_bid + 4 * len(blocks), 4)
+        self._next_bid += 4 * len(blocks)
+        self._pending += blocks
+        self._pending_bids += bids
+        self._pending_size += len(view)
+        if self._pending_size >= _PLACE_AT:
+            self._place()
+        return list(zip(bids, map(len, blocks)))
 
     def add_data(self, data: bytes | bytearray | memoryview) -> int:
         """Store a node's data (one block, or blocks under an XBLOCK/XXBLOCK); 0 for none."""
@@ -263,13 +287,22 @@ class NDBWriter:
 
     def mark(self) -> int:
         """A point to ``rollback()`` to: the blocks written so far."""
-        return len(self._bbt[0])
+        return len(self._bbt[0]) + len(self._pending)
 
     def rollback(self, mark: int) -> None:
-        """Forget the blocks written since ``mark`` (an object that failed halfway): out of
-        the BBT, their space is left unallocated in the AMaps."""
+        """Forget the blocks written since ``mark`` (an object that failed halfway): those
+        still pending are dropped; placed ones leave the BBT, and their space is left
+        unallocated in the AMaps."""
+        placed = len(self._bbt[0])
+        if mark >= placed:
+            del self._pending[mark - placed:], self._pending_bids[mark - placed:]
+            self._pending_size = sum(map(len, self._pending))
+            return
         for column in self._bbt:
             del column[mark:]
+        self._pending.clear()
+        self._pending_bids.clear()
+        self._pending_size = 0
 
     # Nodes ---------------------------------------------------------------------------
 
@@ -291,6 +324,7 @@ class NDBWriter:
 
     def finish(self) -> None:
         """Write the B-trees, the maps and the header; the file is valid from here on."""
+        self._place()
         nbt_entries = np.zeros(len(self._nodes), _SCHEMA.nbtentry_dtype)
         if self._nodes:
             nids = np.fromiter(self._nodes, np.uint64, len(self._nodes))
