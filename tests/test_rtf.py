@@ -6,7 +6,7 @@ import struct
 from collections.abc import Callable
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import pstlib
@@ -91,6 +91,7 @@ def decoded(decoder: Callable[[bytes, int], bytes], contents: bytes, raw_size: i
 
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=3000), st.integers(0, 40000), st.integers(1, 4))
+@example(b"\x02\x00\r", 2, 1)  # a cut-off reference that would read as the end marker
 def test_decoders_agree_on_any_input(contents: bytes, raw_size: int, runs: int) -> None:
     """Arbitrary CONTENTS (overlapping copies, references into the preload, end markers,
     a reference cut off by the end) decode to the same bytes, or the same error, both
@@ -176,3 +177,13 @@ def test_zlib_decoder_memory_stays_near_the_rtf_size() -> None:
     assert decoded_rtf == expected
     assert peak < 2.5 * raw_size + (2 << 20)
     assert rtf._lzfu_by_tokens(contents, raw_size) == expected
+
+
+def test_a_cut_off_reference_is_not_an_end_marker() -> None:
+    """CONTENTS whose last token is a reference missing its second byte: read with a zero
+    there it would point at the write position (the end marker), but it is cut off, so
+    both decoders refuse it rather than stop cleanly (found by hypothesis)."""
+    contents = b"\x02\x00\r"  # control: literal, reference; the literal 0x00; half a reference
+    for decode in (rtf._lzfu_by_tokens, rtf._lzfu_by_zlib):
+        with pytest.raises(pstlib.MessagingError, match="ends inside a reference"):
+            decode(contents, 2)

@@ -238,9 +238,12 @@ def _lzfu_by_zlib(contents: bytes, raw_size: int) -> bytes:
         out = np.cumsum(length)
         out += written - length
         distance = (_START + out - (high << 4 | low >> 4)) & (DICTIONARY_SIZE - 1)
-        marker = np.flatnonzero(reference & (distance == 0))  # a reference to the write position ends it
+        # a last reference cut off by the end of CONTENTS: its second byte is the padding,
+        # so it is neither a token nor an end marker; reaching it is an error
+        cut = bool(count and reference[-1] and at[-1] + 1 >= end)
+        marker = np.flatnonzero((reference & (distance == 0))[: count - cut])  # a reference to the write position ends it
         stop = min(int(marker[0]) if len(marker) else count, int(np.searchsorted(out, raw_size)))
-        if stop == count and count and reference[-1] and at[-1] + 1 >= end:
+        if stop == count and cut:
             raise MessagingError("compressed RTF ends inside a reference")
         index = np.where(reference, (low & 0xF) << 12 | distance, _LITERALS + high)[:stop]
         keep(inflater.decompress(writer.write(_CODES[index], _WIDTHS[index])))
