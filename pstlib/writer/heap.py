@@ -73,8 +73,17 @@ class HeapWriter:
     def allocate_many(self, items: list[bytes]) -> list[int]:
         """``allocate`` each of ``items`` in turn, a block's worth at a time: a message's
         values and a table's cells come in batches, and the per-item steps are what cost."""
-        if items and max(map(len, items)) > MAX_ITEM:
+        if not items:
+            return []
+        if max(map(len, items)) > MAX_ITEM:
             return [self.allocate(item) for item in items]  # refuses the first too big
+        count, last = len(self._last), len(self._last) + len(items)
+        size = sum(map(len, items))
+        if last <= MAX_ITEMS_PER_BLOCK and self._used + size + 2 * (last - 1) + 9 <= MAX_DATA:
+            self._last += items  # the common case: they all fit the last block
+            self._used += size
+            base = self._block << 16
+            return list(range(base | (count + 1) << 5, base | (last + 1) << 5, 1 << 5))
         ends = list(accumulate(map(len, items)))
         # the test in allocate() for item k, with its sizes summed from ``start``:
         # used + ends[k] - ends[start - 1] + 2 * (count + k - start) + 9 <= MAX_DATA
@@ -115,6 +124,14 @@ class HeapWriter:
 
     def blocks(self) -> list[bytes]:
         """The heap's blocks, headers and page maps included."""
+        if len(self._items) == 1:  # most heaps: block 0 alone
+            items = self._items[0]
+            offsets = list(accumulate(map(len, items), initial=_HNHDR_SIZE))
+            end = offsets[-1]
+            pagemap = struct.pack(f"<HH{len(offsets)}H", len(items), 0, *offsets)
+            level = _FILL_LEVELS[MAX_DATA - (end + (end & 1)) - len(pagemap)]
+            head = _HNHDR.pack(end + (end & 1), HN_SIGNATURE, self.client_signature, self.user_root)
+            return [b"".join([head, bytes((level, 0, 0, 0)), *items, b"\0" * (end & 1), pagemap])]
         parts = []
         levels = []
         for index, items in enumerate(self._items):

@@ -42,6 +42,8 @@ MAPI_MAILUSER, MAPI_ATTACH = 6, 7
 
 _INT32 = struct.Struct("<i")
 _FILETIME = struct.Struct("<Q")
+_SMALL_INT32 = {value: _INT32.pack(value) for value in range(3)}
+"""Importance and sensitivity as stored: each message has both."""
 _RECIPIENT_COLUMNS = frozenset(templates.RECIPIENT_TABLE)
 _ATTACHMENT_COLUMNS = frozenset(templates.ATTACHMENT_TABLE)
 _SMTP = "SMTP".encode("utf-16-le")
@@ -223,8 +225,8 @@ class MessageWriter:
         props[_SUBJECT] = subject
         props[_CONVERSATION_TOPIC] = subject
         props[_MESSAGE_FLAGS] = _INT32.pack(flags)
-        props[_IMPORTANCE] = encode_value(T.INTEGER32, m.importance)
-        props[_SENSITIVITY] = _INT32.pack(0)
+        props[_IMPORTANCE] = _SMALL_INT32.get(m.importance) or encode_value(T.INTEGER32, m.importance)
+        props[_SENSITIVITY] = _SMALL_INT32[0]
         props[_HAS_ATTACHMENTS] = b"\x01" if m.attachments else b"\x00"
         for tag, when in (
             (_DELIVERY_TIME, m.delivery_time),

@@ -10,7 +10,7 @@ import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import compress, count, repeat
-from operator import and_, rshift
+from operator import and_, gt, is_, not_, rshift
 from typing import Any
 
 from pstlib.ltp.heap import CLIENT_SIG_PC
@@ -72,26 +72,21 @@ def place(heap: HeapWriter, subnodes: Subnodes, value: Value) -> int:
 def place_all(heap: HeapWriter, subnodes: Subnodes, values: list[Value | None]) -> list[int]:
     """``place`` for each of ``values`` (None stays 0), the heap's in one batch: a table
     places a few per row and a message a dozen, so work per value is what costs."""
-    if set(map(type, values)) <= _PLAIN:
-        present = list(compress(values, values))
-        if not present or max(map(len, present)) <= MAX_ITEM:
-            hids = heap.allocate_many(present)
-            if len(present) == len(values):
-                return hids
-            placed = dict(zip(compress(count(), values), hids))
-            return list(map(placed.get, range(len(values)), repeat(0)))
-    hnids = [0] * len(values)
-    small: list[bytes] = []
-    at: list[int] = []
-    for i, value in enumerate(values):
-        if value.__class__ is bytes and 0 < len(value) <= MAX_ITEM:  # type: ignore[arg-type]
-            small.append(value)  # type: ignore[arg-type]
-            at.append(i)
-        elif value is not None:
-            hnids[i] = place(heap, subnodes, value)
-    for i, hid in zip(at, heap.allocate_many(small)):
-        hnids[i] = hid
-    return hnids
+    if not set(map(type, values)) <= _PLAIN:  # an InSubnode among them: one at a time
+        return [0 if value is None else place(heap, subnodes, value) for value in values]
+    present = list(compress(values, values))  # neither None nor empty
+    positions = compress(count(), values)
+    if not present or max(map(len, present)) <= MAX_ITEM:
+        hids = heap.allocate_many(present)
+        if len(present) == len(values):
+            return hids
+        placed = dict(zip(positions, hids))
+    else:  # the large ones go to subnodes, in order, the rest to the heap in one batch
+        large = list(map(gt, map(len, present), repeat(MAX_ITEM)))
+        positions = list(positions)
+        placed = dict(zip(compress(positions, map(not_, large)), heap.allocate_many(list(compress(present, map(not_, large))))))
+        placed.update(zip(compress(positions, large), map(subnodes.add_value, compress(present, large))))
+    return list(map(placed.get, range(len(values)), repeat(0)))
 
 
 def write_pc(ndb: NDBWriter, properties: Mapping[int, Value], subnodes: Subnodes) -> int:
@@ -107,14 +102,17 @@ def write_pc(ndb: NDBWriter, properties: Mapping[int, Value], subnodes: Subnodes
     cells: list[Any] = list(properties.values())
     heap = HeapWriter(CLIENT_SIG_PC)
     heap.user_root = reserve_bth(heap)
-    pending: list[int] = []
-    for i, size in enumerate(map(_INLINE.get, map(and_, tags, repeat(0xFFFF)))):
-        if size is None or cells[i].__class__ is not bytes:
-            pending.append(i)
-        else:
-            cells[i] = cells[i][:size]
-    for i, hnid in zip(pending, place_all(heap, subnodes, [cells[i] for i in pending])):
-        cells[i] = hnid.to_bytes(4, "little")
+    sizes: list[int | None] = list(map(_INLINE.get, map(and_, tags, repeat(0xFFFF))))
+    for i in compress(count(), sizes):  # values that sit in the record itself
+        value = cells[i]
+        if value.__class__ is not bytes:
+            sizes[i] = None  # placed as a variable-size one is (an InSubnode, say)
+        elif len(value) > sizes[i]:  # type: ignore[operator]
+            cells[i] = value[:sizes[i]]
+    pending = list(compress(count(), map(is_, sizes, repeat(None))))
+    hnids = place_all(heap, subnodes, list(map(cells.__getitem__, pending)))
+    placed = dict(zip(pending, map(int.to_bytes, hnids, repeat(4), repeat("little"))))
+    cells = list(map(placed.get, range(len(cells)), cells))
     if tags:
         tags, cells = zip(*sorted(zip(tags, cells)))  # type: ignore[assignment]
     records = b"".join(map(_RECORD.pack, map(rshift, tags, repeat(16)), map(and_, tags, repeat(0xFFFF)), cells))
