@@ -18,13 +18,13 @@ from hypothesis import strategies as st
 import pstlib
 from pstlib.ndb import crypt
 from pstlib.ndb.block import block_trailer
-from pstlib.ndb.btree import btree_schema
+from pstlib.ndb.btree import PADDING, btree_schema, parse_btpage
 from pstlib.ndb.crc import crc32
 from pstlib.ndb.datatree import XBLOCK_HEAD
 from pstlib.ndb.format import ANSI, FORMATS, Format
 from pstlib.ndb.header import BREF_ANSI, BREF_UNICODE
-from pstlib.ndb.page import page_trailer
-from pstlib.ndb.schema import numpy_dtype, struct_format
+from pstlib.ndb.page import PTYPE_BBT, PTYPE_NBT, page_trailer
+from pstlib.ndb.schema import field_names, numpy_dtype, struct_format
 from pstlib.ndb.subnode import (
     SIENTRY_ANSI,
     SIENTRY_UNICODE,
@@ -191,6 +191,30 @@ def test_derived_parsers_agree_with_construct(
     assert list(struct_format(declaration).iter_unpack(raw)) == expected
 
 
+BTREE_ENTRIES = [
+    pytest.param(getattr(btree_schema(ndb), kind), id=f"{kind}-{name}")
+    for name, ndb in FORMATS.items()
+    for kind in ("btentry", "nbtentry", "bbtentry")
+]
+
+
+@pytest.mark.parametrize("declaration", BTREE_ENTRIES)
+@SETTINGS
+@given(data=st.data())
+def test_btpage_row_format_skips_padding(declaration: construct.Struct, data: st.DataObject) -> None:
+    """``BTPage.rows``' struct (padding skipped, records cbEnt apart) unpacks what construct
+    parses, less the padding fields, and ``field_names`` names what it keeps."""
+    size = declaration.sizeof()
+    stride = size + data.draw(st.integers(min_value=0, max_value=8), label="extra")
+    count = data.draw(st.integers(min_value=1, max_value=8), label="count")
+    raw = data.draw(st.binary(min_size=count * stride, max_size=count * stride), label="raw")
+    names = field_names(declaration)
+    keep = [index for index, name in enumerate(names) if name not in PADDING]
+    expected = [tuple(entry[i] for i in keep) for entry in reference.parse_entries(declaration, raw, count, stride)]
+    assert list(struct_format(declaration, PADDING, stride).iter_unpack(raw)) == expected
+    assert field_names(declaration, PADDING) == tuple(names[i] for i in keep)
+
+
 REAL_TREES = [
     pytest.param(name, tree, id=f"{name}-{tree}")
     for name in (
@@ -204,7 +228,8 @@ REAL_TREES = [
 
 @pytest.mark.parametrize(("name", "tree"), REAL_TREES)
 def test_real_btree_entries_agree_with_construct(name: str, tree: str) -> None:
-    """Leaf entries of real NBT/BBT pages read the same through numpy, struct and construct.
+    """Leaf entries of real NBT/BBT pages read the same through numpy, struct, ``BTPage.rows``
+    (padding left out) and construct.
 
     The construct side walks the tree on its own (intermediate BTENTRYs included),
     so this also checks that ``leaf_pages`` visits every leaf page in order.
@@ -223,3 +248,11 @@ def test_real_btree_entries_agree_with_construct(name: str, tree: str) -> None:
     assert len(through_construct) > 0
     assert through_numpy == through_construct
     assert through_struct == through_construct
+    ndb, ptype = pst.header.ndb, PTYPE_NBT if tree == "nbt" else PTYPE_BBT
+    through_rows = [
+        row
+        for ref, _ in btree.leaves()
+        for row in parse_btpage(ndb, pst.read_at(ref.ib, ndb.page_size), ref.ib, ptype, ref.bid).rows
+    ]
+    keep = [index for index, name in enumerate(field_names(leaf)) if name not in PADDING]
+    assert through_rows == [tuple(entry[i] for i in keep) for entry in through_construct]

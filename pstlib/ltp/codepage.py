@@ -10,6 +10,7 @@ String8 values are then in the Windows ANSI code page of that language
 from __future__ import annotations
 
 import codecs
+from functools import lru_cache
 
 DEFAULT_CODEPAGE = 1252
 
@@ -97,8 +98,10 @@ _CODEC_NAMES = {
 }
 
 
+@lru_cache(maxsize=64)
 def codec_for(codepage: int) -> str:
-    """The Python codec of a Windows code page; cp1252 where Python has none."""
+    """The Python codec of a Windows code page; cp1252 where Python has none (cached:
+    every String8 value asks, and a store uses a handful of code pages)."""
     name = _CODEC_NAMES.get(ansi_codepage(codepage), f"cp{ansi_codepage(codepage)}")
     try:
         return codecs.lookup(name).name

@@ -69,6 +69,8 @@ class Heap:
             )
         self.client_signature: int = client_signature
         self.user_root: int = user_root
+        self._first = first
+        """Block 0, kept for ``_load_page``: nearly every heap is one block."""
         self._pages: dict[int, tuple[bytes, list[int]]] = {}
 
     def _page(self, block_index: int) -> tuple[bytes, list[int]]:
@@ -92,7 +94,7 @@ class Heap:
         node = self.node
         if block_index >= node.data_block_count:
             raise self._fail(f"HID names heap block {block_index}, the heap has {node.data_block_count}")
-        data = node.read_data_block(block_index)
+        data = self._first if block_index == 0 else node.read_data_block(block_index)
         if len(data) < 2:
             raise self._fail(f"heap block {block_index} is too short for its header", block_index)
         (map_offset,) = _IBHNPM.unpack_from(data)

@@ -81,19 +81,20 @@ class PropertyContext(Mapping[int, Any]):
                 nid=node.nid,
             )
         leaves = bth.leaves()
-        count = sum(len(raw) for raw in leaves) // _PC_RECORD.size
+        count = sum(map(len, leaves)) // _PC_RECORD.size
         limit = node.limits.max_properties
         if count > limit:
             raise LimitExceeded(f"property context has {count} properties, over the limit of {limit}", nid=node.nid)
         # a few dozen records: struct beats numpy's per-call cost here
         self._stored: dict[int, dict[int, int]] = {}
+        add = self._stored.setdefault
         for raw in leaves:
             for prop_id, ptype, hnid in _PC_RECORD.iter_unpack(raw):
                 if prop_id == ptype == 0:
                     # All-zero records pad the BTH of some Aspose-written messages: property
                     # 0x0000 of PtypUnspecified names no property ([MS-OXCDATA] 2.11.1).
                     continue
-                self._stored.setdefault(prop_id, {})[ptype] = hnid
+                add(prop_id, {})[ptype] = hnid
         self._subnodes: dict[int, Node] | None = None
         self._default_codepage = default_codepage
 

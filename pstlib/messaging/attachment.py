@@ -9,7 +9,6 @@ embedded message's property context, or an OLE storage.
 from __future__ import annotations
 
 import io
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from pstlib.errors import MessagingError
@@ -17,6 +16,7 @@ from pstlib.ltp.node import Node
 from pstlib.ltp.propertycontext import PropertyContext
 from pstlib.ltp.proptypes import PropertyType
 from pstlib.messaging import values
+from pstlib.messaging.lazy import cached_property
 from pstlib.tags import PropertyId
 
 if TYPE_CHECKING:

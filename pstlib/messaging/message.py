@@ -5,7 +5,6 @@ with a recipient table and an attachment table among its subnodes.
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cached_property
 from typing import Any
 
 from pstlib.errors import LimitExceeded, MessagingError
@@ -13,6 +12,7 @@ from pstlib.ltp.node import Node
 from pstlib.ltp.propertycontext import PropertyContext
 from pstlib.messaging import values
 from pstlib.messaging.attachment import Attachment
+from pstlib.messaging.lazy import cached_property
 from pstlib.messaging.recipient import Recipient
 from pstlib.messaging.rtf import decompress_rtf
 from pstlib.ndb.nid import NID_ATTACHMENT_TABLE, NID_RECIPIENT_TABLE

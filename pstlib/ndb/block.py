@@ -21,10 +21,10 @@ from construct import Int16ul, Int32ul, Int64ul, Struct
 from pstlib.errors import BlockError, BlockNotFound, CRCMismatch, LimitExceeded
 from pstlib.limits import Limits
 from pstlib.ndb import crypt
-from pstlib.ndb.btree import BTree
+from pstlib.ndb.btree import BTree, row_fields
 from pstlib.ndb.crc import crc32
 from pstlib.ndb.format import ANSI, UNICODE4K, Format
-from pstlib.ndb.page import compute_signature
+from pstlib.ndb.page import PTYPE_BBT, compute_signature
 from pstlib.ndb.schema import struct_format
 
 # BLOCKTRAILER, [MS-PST] 2.2.2.8.1.
@@ -133,6 +133,10 @@ class BlockStore:
         self._cb, self._sig, self._crc, self._bid = (names.index(name) for name in ("cb", "wSig", "dwCRC", "bid"))
         self._inflated = names.index("cbInflated") if "cbInflated" in names else None
         self._lookup = lru_cache(maxsize=4 * cache_size)(self._lookup_uncached)
+        # where cRef and the inflated size sit in the BBT's rows (``row_fields``)
+        fields = row_fields(ndb, PTYPE_BBT)
+        self._row_ref = fields.index("cRef")
+        self._row_inflated = fields.index("cbInflated" if "cbInflated" in fields else "cb")
 
     @property
     def format(self) -> Format:
@@ -148,7 +152,7 @@ class BlockStore:
         found = self._bbt.lookup_row(bid & ~BID_RESERVED)
         if found is None:
             raise BlockNotFound(f"block 0x{bid:X} is not in the BBT", bid=bid)
-        return BBTEntry(*found[:4]), found[4]
+        return BBTEntry(found[0], found[1], found[2], found[self._row_ref]), found[self._row_inflated]
 
     def entry(self, bid: int) -> BBTEntry:
         """The BBT entry of a block; ``BlockNotFound`` if there is none."""
@@ -192,7 +196,7 @@ class BlockStore:
 
     def _read_uncached(self, bid: int) -> bytes:
         data, inflated, entry = self.read_stored(bid)
-        if not is_internal(bid):
+        if self._crypt_method and not bid & BID_INTERNAL:  # most files: no call for no encoding
             data = crypt.decode(data, self._crypt_method, entry.bid)
         if inflated != entry.size:
             data = self._inflate(data, inflated, entry)

@@ -1,16 +1,19 @@
 """The NBT and BBT of [MS-PST] 2.2.2.7.7: B-trees of fixed-size pages.
 
-Each BTPAGE's entries are parsed in one ``np.frombuffer`` with a dtype derived
-from the construct declarations below, so a lookup is a ``searchsorted`` per
-level and iteration hands out whole pages of entries at once.
+Each BTPAGE's entries are unpacked in one ``struct`` call into tuples, so a
+lookup is a ``bisect`` per level; walks over whole pages get them as numpy
+record arrays.  Both parsers derive from the construct declarations below.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, cached_property, lru_cache
+from itertools import islice
+from operator import lt
+from struct import Struct as PackedStruct
 
 import numpy as np
 from construct import Bytes, Int8ul, Int16ul, Int32ul, Int64ul, Struct
@@ -20,7 +23,7 @@ from pstlib.limits import Limits
 from pstlib.ndb.format import ANSI, UNICODE4K, Format
 from pstlib.ndb.header import BREF_ANSI, BREF_UNICODE, BRef
 from pstlib.ndb.page import PTYPE_NBT, check_page, page_trailer
-from pstlib.ndb.schema import numpy_dtype, struct_format
+from pstlib.ndb.schema import field_names, numpy_dtype, struct_format
 
 # BTENTRY, [MS-PST] 2.2.2.7.7.2: an intermediate page's entry.
 BTENTRY_ANSI = Struct("btkey" / Int32ul, "BREF" / BREF_ANSI)
@@ -118,31 +121,52 @@ def btree_schema(ndb: Format) -> BTreeSchema:
 ReadFn = Callable[[int, int], bytes]
 
 
-@dataclass(frozen=True)
+PADDING = frozenset({"dwPadding", "wPadding"})
+"""Entry fields that hold nothing: ``BTPage.rows`` leaves them out."""
+
+
+@dataclass(eq=False)
 class BTPage:
-    """A checked BTPAGE: its level, its entries as a numpy record array, their keys."""
+    """A checked BTPAGE: its level, its entries as tuples and (on demand) as a numpy array.
+
+    Not frozen: a frozen dataclass sets each field through ``object.__setattr__``, which
+    costs more than parsing the page's entries (pages are cached; nothing changes them).
+    """
 
     level: int
-    entries: np.ndarray
-    keys: np.ndarray
+    rows: list[tuple[int, ...]]
+    """The entries as tuples of ints in declaration order, padding left out: (btkey, bid,
+    ib) in an intermediate page, ``row_fields`` in a leaf.  struct unpacks a page's few
+    dozen entries for less than numpy's per-call cost, and a lookup then costs no numpy
+    scalar conversions."""
     key_list: list[int]
-    """The keys as Python ints: ``bisect`` on a short list beats a numpy call per level."""
-    children: list[BRef]
-    """An intermediate page's child references (empty for a leaf), built once per page."""
+    """The keys (btkey, nid or bid) as Python ints: ``bisect`` on a short list beats a numpy
+    call per level."""
+    raw: bytes = field(repr=False)
+    entry_dtype: np.dtype = field(repr=False)
 
     @cached_property
-    def rows(self) -> list[tuple[int, ...]]:
-        """A leaf page's entries as tuples of ints, built on first use: NBT (nid, bidData,
-        bidSub, nidParent); BBT (bid, ib, cb, cRef, inflated size: cbInflated in 4K-page
-        files, else cb).  A lookup then costs no numpy scalar conversions."""
-        entries = self.entries
-        if "nid" in entries.dtype.names:
-            columns = [entries["nid"] & 0xFFFFFFFF, entries["bidData"], entries["bidSub"], entries["nidParent"]]
-        else:
-            sizes = entries["cb"]
-            inflated = entries["cbInflated"] if "cbInflated" in entries.dtype.names else sizes
-            columns = [entries["BREF"]["bid"], entries["BREF"]["ib"], sizes, entries["cRef"], inflated]
-        return list(zip(*(column.tolist() for column in columns)))
+    def entries(self) -> np.ndarray:
+        """The entries as a numpy record array, for walks over whole pages."""
+        return np.frombuffer(self.raw, self.entry_dtype, count=len(self.rows))
+
+
+def _entry_declaration(ndb: Format, ptype: int, leaf: bool) -> Struct:
+    schema = btree_schema(ndb)
+    if not leaf:
+        return schema.btentry
+    return schema.nbtentry if ptype == PTYPE_NBT else schema.bbtentry
+
+
+def row_fields(ndb: Format, ptype: int) -> tuple[str, ...]:
+    """The names of a leaf page's ``BTPage.rows`` fields: NBT (nid, bidData, bidSub,
+    nidParent); BBT (bid, ib, cb, cRef), with cbInflated after cb in 4K-page files."""
+    return field_names(_entry_declaration(ndb, ptype, True), PADDING)
+
+
+@cache
+def _row_reader(ndb: Format, ptype: int, leaf: bool, cbent: int) -> PackedStruct:
+    return struct_format(_entry_declaration(ndb, ptype, leaf), PADDING, cbent)
 
 
 def _entry_dtype(dtype: np.dtype, cbent: int) -> np.dtype:
@@ -183,20 +207,11 @@ def parse_btpage(ndb: Format, page: bytes, ib: int, ptype: int, bid: int | None)
             offset=ib,
             bid=bid,
         )
-    entries = np.frombuffer(page, _entry_dtype(dtype, cbent), count=cent)
-    if level > 0:
-        keys = entries["btkey"]
-    elif ptype == PTYPE_NBT:
-        keys = entries["nid"]
-    else:
-        keys = entries["BREF"]["bid"]
-    if cent > 1 and not bool(np.all(keys[1:] > keys[:-1])):
+    rows = list(_row_reader(ndb, ptype, level == 0, cbent).iter_unpack(memoryview(page)[: cent * cbent]))
+    keys = [row[0] for row in rows]
+    if not all(map(lt, keys, islice(keys, 1, None))):
         raise PageError(f"{name} page keys are not in ascending order", offset=ib, bid=bid)
-    children = []
-    if level > 0:
-        refs = entries["BREF"]
-        children = list(map(BRef, refs["bid"].tolist(), refs["ib"].tolist()))
-    return BTPage(level, entries, keys, keys.tolist(), children)
+    return BTPage(level, rows, keys, page, _entry_dtype(dtype, cbent))
 
 
 @cache
@@ -239,19 +254,19 @@ class BTree:
     def _load_page(self, ib: int, bid: int) -> BTPage:
         return parse_btpage(self._ndb, self._read(ib, self._ndb.page_size), ib, self._ptype, bid)
 
-    def _child(self, ref: BRef, expected_level: int | None, depth: int) -> BTPage:
+    def _child(self, bid: int, ib: int, expected_level: int | None, depth: int) -> BTPage:
         if depth > self._limits.max_btree_depth:
             raise LimitExceeded(
                 f"{self._name} deeper than {self._limits.max_btree_depth} levels",
-                offset=ref.ib,
-                bid=ref.bid,
+                offset=ib,
+                bid=bid,
             )
-        page = self._page(ref.ib, ref.bid)
+        page = self._page(ib, bid)
         if expected_level is not None and page.level != expected_level:
             raise PageError(
                 f"{self._name} page has cLevel {page.level}, its parent expects {expected_level}",
-                offset=ref.ib,
-                bid=ref.bid,
+                offset=ib,
+                bid=bid,
             )
         return page
 
@@ -261,7 +276,8 @@ class BTree:
         return None if page is None else page.entries[index]
 
     def lookup_row(self, key: int) -> tuple[int, ...] | None:
-        """The leaf entry whose key is ``key`` as ``BTPage.rows`` gives it, or None."""
+        """The leaf entry whose key is ``key`` as ``BTPage.rows`` gives it (``row_fields``),
+        or None."""
         page, index = self._find(key)
         return None if page is None else page.rows[index]
 
@@ -276,14 +292,15 @@ class BTree:
         if last is not None and last[0] <= key <= last[1]:
             page = last[2]
         else:
-            page = self._child(self._root, None, 0)
+            page = self._child(self._root.bid, self._root.ib, None, 0)
             depth = 0
             while page.level > 0:
                 index = bisect_right(page.key_list, key) - 1
                 if index < 0:
                     return None, 0
                 depth += 1
-                page = self._child(page.children[index], page.level - 1, depth)
+                _, bid, ib = page.rows[index]
+                page = self._child(bid, ib, page.level - 1, depth)
             if page.key_list:
                 self._last_leaf = (page.key_list[0], page.key_list[-1], page)
         keys = page.key_list
@@ -311,20 +328,19 @@ class BTree:
                     bid=ref.bid,
                 )
             seen.add(ref.ib)
-            page = self._child(ref, expected_level, depth)
-            if len(page.keys) and int(page.keys[0]) <= last_key:
+            page = self._child(ref.bid, ref.ib, expected_level, depth)
+            if page.key_list and page.key_list[0] <= last_key:
                 raise PageError(
                     f"{self._name} page keys overlap those of the page before it",
                     offset=ref.ib,
                     bid=ref.bid,
                 )
             if page.level == 0:
-                if len(page.keys):
-                    last_key = int(page.keys[-1])
+                if page.key_list:
+                    last_key = page.key_list[-1]
                 yield ref, page.entries
                 return
-            refs = page.entries["BREF"]
-            for bid, ib in zip(refs["bid"].tolist(), refs["ib"].tolist()):
+            for _, bid, ib in page.rows:
                 yield from walk(BRef(bid, ib), page.level - 1, depth + 1)
 
         yield from walk(self._root, None, 0)

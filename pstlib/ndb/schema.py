@@ -82,13 +82,21 @@ def record_reader(declaration: construct.Construct, name: str) -> Callable[[byte
     return read
 
 
-def struct_format(declaration: construct.Construct) -> struct.Struct:
-    """A ``struct.Struct`` unpacking the flattened fields in declaration order."""
+def struct_format(
+    declaration: construct.Construct, skip: frozenset[str] = frozenset(), stride: int | None = None
+) -> struct.Struct:
+    """A ``struct.Struct`` unpacking the flattened fields in declaration order.
+
+    Fields named in ``skip`` (padding) become pad bytes, left out of what it unpacks;
+    ``stride`` widens each record with trailing pad bytes (a B-tree page's cbEnt).
+    """
 
     def codes(decl: construct.Construct) -> str:
         out = ""
         for name, field in _fields(decl):
-            if isinstance(field, construct.FormatField):
+            if name in skip:
+                out += f"{field.sizeof()}x"
+            elif isinstance(field, construct.FormatField):
                 out += field.fmtstr[1:]
             elif isinstance(field, construct.Struct):
                 out += codes(field)
@@ -100,10 +108,27 @@ def struct_format(declaration: construct.Construct) -> struct.Struct:
                 raise TypeError(f"field {name!r} has no fixed struct equivalent")
         return out
 
-    packed = struct.Struct("<" + codes(declaration))
-    if packed.size != declaration.sizeof():
+    size = declaration.sizeof()
+    tail = f"{stride - size}x" if stride is not None and stride > size else ""
+    packed = struct.Struct("<" + codes(declaration) + tail)
+    if packed.size != max(size, stride or 0):
         raise TypeError("struct format and construct declaration disagree in size")
     return packed
+
+
+def field_names(declaration: construct.Construct, skip: frozenset[str] = frozenset()) -> tuple[str, ...]:
+    """The names of what ``struct_format(declaration, skip)`` unpacks, in order."""
+    names: list[str] = []
+    for name, field in _fields(declaration):
+        if name in skip:
+            continue
+        if isinstance(field, construct.Struct):
+            names.extend(field_names(field, skip))
+        elif _is_array(field):
+            names.extend(f"{name}[{index}]" for index in range(field.count))
+        else:
+            names.append(name)
+    return tuple(names)
 
 
 def parse(

@@ -89,10 +89,10 @@ def parse_subnode_block(
     return list(entry.iter_unpack(memoryview(data)[head.size:end]))
 
 
-def _read_level(store: BlockStore, bid: int, level: int, nid: int | None) -> list[tuple[int, ...]]:
+def _read_tree_block(store: BlockStore, bid: int, nid: int | None) -> bytes:
     if not is_internal(bid):
         raise BlockError(f"subnode tree block 0x{bid:X} is not an internal block", bid=bid, nid=nid)
-    return parse_subnode_block(store.format, store.read(bid), level, bid, nid)
+    return store.read(bid)
 
 
 def subnode_entries(
@@ -103,17 +103,19 @@ def subnode_entries(
     ``max_depth`` (``Limits.max_subnode_tree_depth``) can only lower the spec's
     two levels: with 1, an SIBLOCK is refused as over the limit.
     """
-    data = store.read(bid) if is_internal(bid) else b""
+    data = _read_tree_block(store, bid, nid)
     level = data[1] if len(data) > 1 else 0
     if level + 1 > max_depth:
         raise LimitExceeded(
             f"subnode tree has {level + 1} levels, over the limit of {max_depth}", bid=bid, nid=nid
         )
-    slblocks = [child for _, child in _read_level(store, bid, 1, nid)] if level == 1 else [bid]
+    ndb = store.format
+    slblocks = [child for _, child in parse_subnode_block(ndb, data, 1, bid, nid)] if level == 1 else [bid]
     out: list[SubnodeEntry] = []
     for slblock in slblocks:
-        out.extend(
+        block = data if slblock == bid else _read_tree_block(store, slblock, nid)  # the root read once
+        out += [
             SubnodeEntry(sub_nid & 0xFFFFFFFF, bid_data, bid_sub)
-            for sub_nid, bid_data, bid_sub in _read_level(store, slblock, 0, nid)
-        )
+            for sub_nid, bid_data, bid_sub in parse_subnode_block(ndb, block, 0, slblock, nid)
+        ]
     return out
