@@ -174,3 +174,38 @@ def test_small_store_layout(tmp_path: Path) -> None:
         assert pst.header.root.file_eof == len(raw)
         assert pst.header.root.amap_last == FIRST_AMAP
         assert pst.header.crypt == "none"
+
+
+def _gathered_store(path: Path) -> bytes:
+    """A store with heap-sized, multi-block and streamed values: many chunks per flush."""
+    with pstlib.create(path, crypt="permute", record_key=bytes(16)) as w:
+        folder = w.root_folder.add_folder("Writes")
+        for index in range(40):
+            data = pattern(3_000 + index * 40_000, index)
+            source = io.BytesIO(data) if index % 3 == 0 else data
+            folder.add_message(subject=f"m{index}", body="x" * index * 300, attachments=[NewAttachment("a.bin", data=source)])
+    return path.read_bytes()
+
+
+def test_gathered_joined_and_short_writes_agree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The flush writes a list of block pieces with ``os.pwritev`` where the OS has it. The
+    joined fallback (no pwritev) and a pwritev that stops short each time (as a signal
+    can make it) must write the same file byte for byte."""
+    from pstlib.writer import ndb
+
+    if ndb._PWRITEV is None:
+        pytest.skip("no os.pwritev here: the joined path is the only one")
+    gathered = _gathered_store(tmp_path / "gathered.pst")
+    monkeypatch.setattr(ndb, "_PWRITEV", None)
+    assert _gathered_store(tmp_path / "joined.pst") == gathered
+
+    calls = []
+
+    def short(fd: int, buffers: list[bytes], offset: int) -> int:
+        calls.append(len(buffers))
+        return os.pwrite(fd, b"".join(buffers)[: max(1, sum(map(len, buffers)) // 3)], offset)
+
+    monkeypatch.setattr(ndb, "_PWRITEV", short)
+    assert _gathered_store(tmp_path / "short.pst") == gathered
+    assert calls and max(calls) > 1
+    assert not serious_problems(tmp_path / "short.pst")

@@ -8,6 +8,7 @@ B-trees, fills in the allocation maps around them and writes the header last.
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 from array import array
@@ -90,7 +91,7 @@ class NDBWriter:
         self._limit = allocation.interval_start(1)
         self._chunks: list[bytes | bytearray | memoryview] = []
         """What goes to the file from ``_buffer_start`` on, ``_filled`` bytes of it so far:
-        a list written in one ``writelines``, so bytes are never copied into a buffer."""
+        each block's bytes, padding and trailer as they are, gathered by ``_write_at``."""
         self._buffer_start = 0
         self._filled = 0
         self._bbt = (array("Q"), array("Q"), array("H"))  # bid, ib, cb
@@ -129,8 +130,7 @@ class NDBWriter:
             self._filled += gap
 
     def _flush(self) -> None:
-        self._file.seek(self._buffer_start)
-        self._file.writelines(self._chunks)
+        _write_at(self._file, self._buffer_start, self._chunks)
         self._buffer_start += self._filled
         self.bytes_written += self._filled
         self._chunks = []
@@ -153,7 +153,7 @@ class NDBWriter:
         return bid
 
     def _place(self) -> None:
-        """Give the pending blocks their offsets, signatures, CRCs and trailers, join them
+        """Give the pending blocks their offsets, signatures, CRCs and trailers, queue them
         for the file and list them in the BBT.
 
         Blocks wait until some 256 KB have gathered, as each step here is then one
@@ -179,9 +179,8 @@ class NDBWriter:
             crcs = map(xor, map(zlib.crc32, run, repeat(0xFFFFFFFF)), repeat(0xFFFFFFFF))
             trailers = map(_BLOCK_TRAILER.pack, run_sizes, signatures, crcs, run_bids)
             paddings = map(_ZEROS.__getitem__, map(slice, map(sub, spans[start:stop], map(add, run_sizes, repeat(_TRAILER)))))
-            placed = b"".join(chain.from_iterable(zip(run, paddings, trailers)))
-            self._chunks.append(placed)
-            self._filled += len(placed)
+            self._chunks += chain.from_iterable(zip(run, paddings, trailers))
+            self._filled += offsets[stop] - offsets[start]
             bbt_bids, bbt_ibs, bbt_cbs = self._bbt
             bbt_bids += array("Q", run_bids)
             bbt_ibs += array("Q", ibs)
@@ -467,6 +466,35 @@ class NDBWriter:
         full = crc32(data[CRC_PARTIAL_START:CRC_PARTIAL_START + CRC_FULL_SIZE])
         struct.pack_into("<I", data, HEADER_UNICODE.sizeof() - 40, full)
         return bytes(data)
+
+
+def _write_at(file: BinaryIO, offset: int, chunks: list[bytes | bytearray | memoryview]) -> None:
+    """Write ``chunks`` back to back from ``offset``: gathered by ``pwritev`` where the OS
+    has it, so block bytes go to the kernel without being joined first; joined elsewhere."""
+    if not chunks:
+        return
+    if _PWRITEV is None:
+        file.seek(offset)
+        file.write(b"".join(chunks))
+        return
+    file.flush()  # whatever the file object holds goes first
+    fd = file.fileno()
+    for start in range(0, len(chunks), _IOV_MAX):
+        group = chunks[start:start + _IOV_MAX]
+        size = sum(map(len, group))
+        done = _PWRITEV(fd, group, offset)
+        if done < size:  # a short write (a full disk says so on the next): the rest, joined
+            rest = memoryview(b"".join(group))[done:]
+            while rest:
+                written = os.pwrite(fd, rest, offset + done)
+                if not written:
+                    raise OSError(f"no progress writing at offset {offset + done}")
+                rest, done = rest[written:], done + written
+        offset += size
+
+
+_PWRITEV = getattr(os, "pwritev", None)
+_IOV_MAX = min(os.sysconf("SC_IOV_MAX"), 1024) if hasattr(os, "sysconf") and "SC_IOV_MAX" in os.sysconf_names else 1024
 
 
 def _btpage(ptype: int, body: bytes, count: int, per_page: int, size: int, level: int, ib: int, bid: int) -> bytes:
