@@ -86,6 +86,17 @@ _ADDRESS_TYPE = tag_of(P.PidTagAddressType, T.STRING)
 _SMTP_ADDRESS = tag_of(P.PidTagSmtpAddress, T.STRING)
 _SEARCH_KEY = tag_of(P.PidTagSearchKey, T.BINARY)
 _ROW_ID = tag_of(P.PidTagRowid, T.INTEGER32)
+_ATTACH_NUMBER = tag_of(P.PidTagAttachNumber, T.INTEGER32)
+_OBJECT_TYPE = tag_of(P.PidTagObjectType, T.INTEGER32)
+_RENDERING_POSITION = tag_of(P.PidTagRenderingPosition, T.INTEGER32)
+_MIME_TAG = tag_of(P.PidTagAttachMimeTag, T.STRING)
+_CONTENT_ID = tag_of(P.PidTagAttachContentId, T.STRING)
+_ATTACH_METHOD = tag_of(P.PidTagAttachMethod, T.INTEGER32)
+_ATTACH_FILENAME = tag_of(P.PidTagAttachFilename, T.STRING)
+_ATTACH_LONG_FILENAME = tag_of(P.PidTagAttachLongFilename, T.STRING)
+_ATTACH_OBJECT, _BY_VALUE = _INT32.pack(MAPI_ATTACH), _INT32.pack(ATTACH_BY_VALUE)
+_NO_POSITION = b"\xff\xff\xff\xff"
+"""PidTagRenderingPosition 0xFFFFFFFF: not rendered in the body."""
 _RECIPIENT_CONSTANTS = {
     tag_of(P.PidTagObjectType, T.INTEGER32): _INT32.pack(MAPI_MAILUSER),
     tag_of(P.PidTagDisplayType, T.INTEGER32): _INT32.pack(0),
@@ -104,6 +115,11 @@ def _filetime(when: datetime) -> bytes:
 
 _utf16: Callable[[str], bytes] = methodcaller("encode", "utf-16-le", "surrogatepass")
 """A str as PtypString stores it (a C call: messages have a dozen strings each)."""
+
+
+def _text(value: Any) -> bytes:
+    """A PtypString field given by the caller: ``encode_value`` for anything but a str."""
+    return _utf16(value) if value.__class__ is str else encode_value(T.STRING, value)
 
 
 @dataclass
@@ -303,11 +319,13 @@ class MessageWriter:
         props: dict[int, Value] = {}
         put = lambda key, value: self._put(props, key, value)  # noqa: E731
         if not a.raw:
-            put(tag_of(P.PidTagAttachNumber, T.INTEGER32), index)
-            put(tag_of(P.PidTagObjectType, T.INTEGER32), MAPI_ATTACH)
-            put(tag_of(P.PidTagRenderingPosition, T.INTEGER32), 0xFFFFFFFF)
-            put(tag_of(P.PidTagAttachMimeTag, T.STRING), a.mime_type)
-            put(tag_of(P.PidTagAttachContentId, T.STRING), a.content_id)
+            props[_ATTACH_NUMBER] = _INT32.pack(index)
+            props[_OBJECT_TYPE] = _ATTACH_OBJECT
+            props[_RENDERING_POSITION] = _NO_POSITION
+            if a.mime_type is not None:
+                props[_MIME_TAG] = _text(a.mime_type)
+            if a.content_id is not None:
+                props[_CONTENT_ID] = _text(a.content_id)
         size = 0
         if a.message is not None:
             message_nid = self.ndb.new_nid(NIDType.LTP)
@@ -320,10 +338,9 @@ class MessageWriter:
             props[tag_of(P.PidTagAttachDataBinary, T.OBJECT)] = struct.pack("<II", message_nid, size)
         elif a.data is not None or not a.raw:
             if not a.raw:
-                put(tag_of(P.PidTagAttachMethod, T.INTEGER32), ATTACH_BY_VALUE)
-                put(tag_of(P.PidTagAttachFilename, T.STRING), a.filename)
-                put(tag_of(P.PidTagAttachLongFilename, T.STRING), a.filename)
-                put(tag_of(P.PidTagDisplayName, T.STRING), a.filename)
+                props[_ATTACH_METHOD] = _BY_VALUE
+                if a.filename is not None:
+                    props[_ATTACH_FILENAME] = props[_ATTACH_LONG_FILENAME] = props[_DISPLAY_NAME] = _text(a.filename)
             value, size = self._attachment_data(a.data, subnodes)
             if a.ole:  # PtypObject: (NID, size) of a subnode, even for a small object
                 object_nid = value.nid if isinstance(value, InSubnode) else subnodes.add_value(value)
