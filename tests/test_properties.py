@@ -51,16 +51,6 @@ def test_permute_matches_reference(data: bytes) -> None:
 
 
 @SETTINGS
-@given(st.integers(0, 3), st.integers(-3, 3), st.integers(0, 2**32))
-def test_permute_encode_buffer_matches_reference(pages: int, offset: int, seed: int) -> None:
-    """The pairwise numpy lookup writers use for large data equals the spec's per-byte
-    permutation, at odd and even lengths either side of where it takes over."""
-    size = max(0, crypt.PAIRS_FROM + pages * 4099 + offset)
-    data = np.random.default_rng(seed).integers(0, 256, size, np.uint8).tobytes()
-    assert bytes(crypt.permute_encode_buffer(data)) == reference.crypt_permute(data, encrypt=True)
-
-
-@SETTINGS
 @given(DATA)
 def test_permute_encode_and_decode_invert_each_other(data: bytes) -> None:
     """A writer's encoding must read back unchanged, in either order."""

@@ -67,27 +67,6 @@ def permute_encode(data: bytes) -> bytes:
     return data.translate(MPBB_R)
 
 
-PAIRS_FROM = 1 << 16
-"""Bytes from which ``permute_encode_buffer`` looks bytes up two at a time."""
-_PAIRS_R = np.frombuffer(MPBB_R, np.uint8).astype(np.uint16)[np.arange(1 << 16) & 0xFF]
-_PAIRS_R |= np.frombuffer(MPBB_R, np.uint8).astype(np.uint16)[np.arange(1 << 16) >> 8] << 8
-"""mpbbR applied to both bytes of every 16-bit value (either byte order: each byte maps
-on its own)."""
-
-
-def permute_encode_buffer(data: bytes) -> memoryview:
-    """``permute_encode`` as a buffer: from 64 KB on (a writer's attachment data) numpy
-    looks bytes up in pairs, about twice ``bytes.translate``'s speed there."""
-    if len(data) < PAIRS_FROM:
-        return memoryview(permute_encode(data))
-    out = np.empty(len(data), np.uint8)
-    even = len(data) & ~1
-    np.take(_PAIRS_R, np.frombuffer(data, np.uint16, even // 2), out=out[:even].view(np.uint16))
-    if even < len(data):
-        out[-1] = MPBB_R[data[-1]]
-    return memoryview(out)
-
-
 def cyclic(data: bytes, key: int) -> bytes:
     """CryptCyclic of [MS-PST] 5.2; symmetric, so it both encodes and decodes.
 

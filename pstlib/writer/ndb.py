@@ -24,7 +24,7 @@ from pstlib.errors import WriterError
 from pstlib.ndb.block import BID_INTERNAL
 from pstlib.ndb.btree import btree_schema
 from pstlib.ndb.crc import crc32
-from pstlib.ndb.crypt import CRYPT_PERMUTE, encode, permute_encode_buffer
+from pstlib.ndb.crypt import CRYPT_PERMUTE, encode, permute_encode
 from pstlib.ndb.header import (
     CRC_FULL_SIZE,
     CRC_PARTIAL_SIZE,
@@ -201,7 +201,7 @@ class NDBWriter:
         if self.crypt_method != CRYPT_PERMUTE:
             view = memoryview(data)
             return [(self.add_block(view[i:i + MAX_DATA]), len(view[i:i + MAX_DATA])) for i in range(0, len(view), MAX_DATA)]
-        view = permute_encode_buffer(bytes(data))
+        view = memoryview(permute_encode(bytes(data)))
         blocks = [view[i:i + MAX_DATA] for i in range(0, len(view), MAX_DATA)]
         bids = range(self._next_bid, self._next_bid + 4 * len(blocks), 4)
         self._next_bid += 4 * len(blocks)
