@@ -209,3 +209,21 @@ def test_gathered_joined_and_short_writes_agree(tmp_path: Path, monkeypatch: pyt
     assert _gathered_store(tmp_path / "short.pst") == gathered
     assert calls and max(calls) > 1
     assert not serious_problems(tmp_path / "short.pst")
+
+
+def test_longest_free_runs_per_interval() -> None:
+    """The FMap byte of each interval is its AMap's longest run of free bits, capped at 255,
+    worked out for all rows at once; a per-row scan agrees, at the row edges too."""
+    from itertools import groupby
+
+    from pstlib.writer.allocation import longest_free_runs
+
+    rng = np.random.default_rng(7)
+    for density in (0.0, 0.002, 0.5, 0.97, 1.0):
+        bits = rng.random((9, 3968)) < density
+        bits[1, :300] = False  # a free run at the start of a row, after a row ending free
+        bits[0, -5:] = False
+        expected = [
+            min(255, max((len(list(run)) for free, run in groupby(~row) if free), default=0)) for row in bits
+        ]
+        assert longest_free_runs(bits).tolist() == expected
