@@ -113,8 +113,8 @@ def write_pc(ndb: NDBWriter, properties: Mapping[int, Value], subnodes: Subnodes
     hnids = place_all(heap, subnodes, list(map(cells.__getitem__, pending)))
     placed = dict(zip(pending, map(int.to_bytes, hnids, repeat(4), repeat("little"))))
     cells = list(map(placed.get, range(len(cells)), cells))
-    if tags:
-        tags, cells = zip(*sorted(zip(tags, cells)))  # type: ignore[assignment]
+    order = sorted(range(len(tags)), key=tags.__getitem__)  # int keys: CPython's fast compare
+    tags, cells = list(map(tags.__getitem__, order)), list(map(cells.__getitem__, order))
     records = b"".join(map(_RECORD.pack, map(rshift, tags, repeat(16)), map(and_, tags, repeat(0xFFFF)), cells))
     write_bth(heap, heap.user_root, 2, 6, records)
     return ndb.add_blocks(heap.blocks())
