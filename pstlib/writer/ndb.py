@@ -178,7 +178,8 @@ class NDBWriter:
             signatures = map(and_, map(xor, map(rshift, mixed, repeat(16)), mixed), repeat(0xFFFF))
             crcs = map(xor, map(zlib.crc32, run, repeat(0xFFFFFFFF)), repeat(0xFFFFFFFF))
             trailers = map(_BLOCK_TRAILER.pack, run_sizes, signatures, crcs, run_bids)
-            paddings = map(_ZEROS.__getitem__, map(slice, map(sub, spans[start:stop], map(add, run_sizes, repeat(_TRAILER)))))
+            padding_sizes = map(sub, spans[start:stop], map(add, run_sizes, repeat(_TRAILER)))
+            paddings = map(_ZEROS.__getitem__, map(slice, padding_sizes))
             self._chunks += chain.from_iterable(zip(run, paddings, trailers))
             self._filled += offsets[stop] - offsets[start]
             bbt_bids, bbt_ibs, bbt_cbs = self._bbt
@@ -200,7 +201,8 @@ class NDBWriter:
         """
         if self.crypt_method != CRYPT_PERMUTE:
             view = memoryview(data)
-            return [(self.add_block(view[i:i + MAX_DATA]), len(view[i:i + MAX_DATA])) for i in range(0, len(view), MAX_DATA)]
+            pieces = [view[i:i + MAX_DATA] for i in range(0, len(view), MAX_DATA)]
+            return [(self.add_block(piece), len(piece)) for piece in pieces]
         view = memoryview(permute_encode(bytes(data)))
         blocks = [view[i:i + MAX_DATA] for i in range(0, len(view), MAX_DATA)]
         bids = range(self._next_bid, self._next_bid + 4 * len(blocks), 4)
@@ -494,7 +496,10 @@ def _write_at(file: BinaryIO, offset: int, chunks: list[bytes | bytearray | memo
 
 
 _PWRITEV = getattr(os, "pwritev", None)
-_IOV_MAX = min(os.sysconf("SC_IOV_MAX"), 1024) if hasattr(os, "sysconf") and "SC_IOV_MAX" in os.sysconf_names else 1024
+_IOV_MAX = 1024
+"""Buffers per ``pwritev`` call: the usual IOV_MAX, or the system's if it says less."""
+if hasattr(os, "sysconf") and "SC_IOV_MAX" in os.sysconf_names and os.sysconf("SC_IOV_MAX") > 0:
+    _IOV_MAX = min(os.sysconf("SC_IOV_MAX"), _IOV_MAX)
 
 
 def _btpage(ptype: int, body: bytes, count: int, per_page: int, size: int, level: int, ib: int, bid: int) -> bytes:

@@ -20,7 +20,8 @@ from pstlib.writer.heap import MAX_ITEM, HeapWriter, reserve_bth, write_bth
 from pstlib.writer.ndb import NDBWriter
 
 _RECORD = struct.Struct("<HH4s")
-"""A PC record: wPropId, wPropType, dwValueHnid (a value of up to 4 bytes, zero-padded, or an HNID)."""
+"""A PC record: wPropId, wPropType, dwValueHnid (a value of up to 4 bytes, zero-padded,
+or an HNID)."""
 _PLAIN = {bytes, type(None)}
 """Values ``place_all`` handles in one step: bytes, and None for an absent cell."""
 _INLINE = {ptype: size for ptype, size in FIXED_SIZES.items() if size <= 4}
@@ -83,8 +84,9 @@ def place_all(heap: HeapWriter, subnodes: Subnodes, values: list[Value | None]) 
         placed = dict(zip(positions, hids))
     else:  # the large ones go to subnodes, in order, the rest to the heap in one batch
         large = list(map(gt, map(len, present), repeat(MAX_ITEM)))
+        small = list(map(not_, large))
         positions = list(positions)
-        placed = dict(zip(compress(positions, map(not_, large)), heap.allocate_many(list(compress(present, map(not_, large))))))
+        placed = dict(zip(compress(positions, small), heap.allocate_many(list(compress(present, small)))))
         placed.update(zip(compress(positions, large), map(subnodes.add_value, compress(present, large))))
     return list(map(placed.get, range(len(values)), repeat(0)))
 
@@ -115,6 +117,7 @@ def write_pc(ndb: NDBWriter, properties: Mapping[int, Value], subnodes: Subnodes
     cells = list(map(placed.get, range(len(cells)), cells))
     order = sorted(range(len(tags)), key=tags.__getitem__)  # int keys: CPython's fast compare
     tags, cells = list(map(tags.__getitem__, order)), list(map(cells.__getitem__, order))
-    records = b"".join(map(_RECORD.pack, map(rshift, tags, repeat(16)), map(and_, tags, repeat(0xFFFF)), cells))
+    ids, types = map(rshift, tags, repeat(16)), map(and_, tags, repeat(0xFFFF))
+    records = b"".join(map(_RECORD.pack, ids, types, cells))
     write_bth(heap, heap.user_root, 2, 6, records)
     return ndb.add_blocks(heap.blocks())
