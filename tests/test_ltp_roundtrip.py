@@ -589,3 +589,32 @@ def test_tc_cell_too_short_for_its_type() -> None:
     tc = TableContext(node)
     _raises_ltp(lambda: tc[0][0x3001], node.nid)
     _raises_ltp(lambda: tc.column(tag), node.nid)
+
+
+def test_pc_with_an_id_stored_twice_and_zero_padding() -> None:
+    """Most PCs store each id once, and are read through a flat map; one that stores an id
+    with two types, or is padded with all-zero records, is read through the per-type map:
+    both string forms stay readable, the Unicode one is preferred, the padding is no
+    property, and an id's missing type is a KeyError."""
+    built = build_pc(
+        [
+            (0x0000, T.UNSPECIFIED, b""),
+            (0x0037, T.STRING, "unicode"),
+            (0x0037, T.STRING8, "ansi"),
+            (0x0E07, T.INTEGER32, 9),
+        ]
+    )
+    pc = PropertyContext(built.node())
+    assert sorted(pc) == [0x0037, 0x0E07] and len(pc) == 2 and 0 not in pc
+    assert sorted(pc.types_of(0x0037)) == [T.STRING8, T.STRING]
+    assert pc.type_of(0x0037) == T.STRING and pc[0x0037] == "unicode"
+    assert pc.value(0x0037, T.STRING8) == "ansi"
+    assert pc[0x0E07] == 9 and pc.types_of(0x0E07) == (T.INTEGER32,)
+    with pytest.raises(KeyError):
+        pc.raw(0x0E07, T.INTEGER16)
+    single = PropertyContext(build_pc([(0x0037, T.STRING, "only"), (0x0E07, T.INTEGER32, 9)]).node())
+    assert single.types_of(0x0037) == (T.STRING,) and single[0x0037] == "only"
+    with pytest.raises(KeyError):
+        single.raw(0x0037, T.STRING8)
+    with pytest.raises(KeyError):
+        single.type_of(0x1000)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from functools import cached_property
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 from construct import Int16ul, Int32ul, Struct
@@ -85,16 +87,22 @@ class PropertyContext(Mapping[int, Any]):
         limit = node.limits.max_properties
         if count > limit:
             raise LimitExceeded(f"property context has {count} properties, over the limit of {limit}", nid=node.nid)
-        # a few dozen records: struct beats numpy's per-call cost here
-        self._stored: dict[int, dict[int, int]] = {}
-        add = self._stored.setdefault
-        for raw in leaves:
-            for prop_id, ptype, hnid in _PC_RECORD.iter_unpack(raw):
+        # a few dozen records: struct beats numpy's per-call cost here, and the map is built
+        # in C: {prop id: (prop id, type, hnid)}, one type per id as in nearly every PC
+        records = list(chain.from_iterable(map(_PC_RECORD.iter_unpack, leaves)))
+        self._stored: dict[int, Any] = dict(zip(map(itemgetter(0), records), records))
+        self._types: dict[int, dict[int, int]] | None = None
+        """{prop id: {type: hnid}} where some id has several types or all-zero records pad
+        the BTH; ``_stored`` is then this same map."""
+        if len(self._stored) < len(records) or 0 in self._stored:
+            self._types = {}
+            for prop_id, ptype, hnid in records:
                 if prop_id == ptype == 0:
                     # All-zero records pad the BTH of some Aspose-written messages: property
                     # 0x0000 of PtypUnspecified names no property ([MS-OXCDATA] 2.11.1).
                     continue
-                add(prop_id, {})[ptype] = hnid
+                self._types.setdefault(prop_id, {})[ptype] = hnid
+            self._stored = self._types
         self._subnodes: dict[int, Node] | None = None
         self._default_codepage = default_codepage
 
@@ -121,22 +129,36 @@ class PropertyContext(Mapping[int, Any]):
 
     def types_of(self, prop_id: int) -> tuple[int, ...]:
         """Every type ``prop_id`` is stored with (usually one)."""
-        return tuple(self._stored[prop_id])
+        if self._types is None:
+            return (self._stored[prop_id][1],)
+        return tuple(self._types[prop_id])
 
     def type_of(self, prop_id: int) -> int:
         """The stored type of ``prop_id``; the Unicode one where both string forms exist."""
-        types = self._stored[prop_id]
+        if self._types is None:
+            return self._stored[prop_id][1]  # type: ignore[no-any-return]
+        types = self._types[prop_id]
         for ptype in types:
             if _PREFERRED.get(ptype) in types:
                 return _PREFERRED[ptype]
         return next(iter(types))
 
+    def _hnid(self, prop_id: int, ptype: int) -> int:
+        """The dwValueHnid of ``prop_id`` stored as ``ptype``; KeyError where it is not."""
+        if self._types is None:
+            _, stored_type, hnid = self._stored[prop_id]
+            if stored_type == ptype:
+                return hnid  # type: ignore[no-any-return]
+        else:
+            hnid = self._types[prop_id].get(ptype)
+            if hnid is not None:
+                return hnid
+        raise KeyError(f"property 0x{prop_id:04X} is not stored as type 0x{ptype:04X}")
+
     def raw(self, prop_id: int, type: int | None = None) -> bytes:
         """The stored bytes of ``prop_id`` (of stored type ``type`` where it has several)."""
         ptype = self.type_of(prop_id) if type is None else type
-        hnid = self._stored[prop_id].get(ptype)
-        if hnid is None:
-            raise KeyError(f"property 0x{prop_id:04X} is not stored as type 0x{ptype:04X}")
+        hnid = self._hnid(prop_id, ptype)
         try:
             return value_bytes(ptype, hnid, self.heap, self.subnode, 4)
         except LTPError as exc:
@@ -163,9 +185,7 @@ class PropertyContext(Mapping[int, Any]):
         PtypObject values are an (Nid, ulSize) pair naming the subnode ([MS-PST] 2.3.3.5).
         """
         ptype = self.type_of(prop_id) if type is None else type
-        hnid = self._stored[prop_id].get(ptype)
-        if hnid is None:
-            raise KeyError(f"property 0x{prop_id:04X} is not stored as type 0x{ptype:04X}")
+        hnid = self._hnid(prop_id, ptype)
         if ptype == PropertyType.OBJECT:
             raw = self.raw(prop_id, ptype)
             if len(raw) < 4:
@@ -179,7 +199,10 @@ class PropertyContext(Mapping[int, Any]):
         return self.subnode(hnid)
 
     def _int32(self, prop_id: int) -> int:
-        return self._stored.get(prop_id, {}).get(PropertyType.INTEGER32, 0)
+        try:
+            return self._hnid(prop_id, PropertyType.INTEGER32)
+        except KeyError:
+            return 0
 
     @cached_property
     def codepage(self) -> int:
