@@ -71,8 +71,10 @@ class _Plan(NamedTuple):
     hnid: tuple[int, ...]
     """Tags of the HNID cells, in offset order."""
     others: tuple[int, ...]
-    """Every tag but the row id and version, and the value of its cell-existence bit."""
+    """Every tag but the row id and version."""
     weights: tuple[int, ...]
+    """Each of ``others``' cell-existence bits as a value of the bitmap read as one
+    big-endian int: a row's bitmap is the sum of its present cells' weights."""
     always: int
     """The row id's and version's bits: those cells are always written."""
     bitmap_size: int
