@@ -6,13 +6,13 @@ hands out, adds the structures of [MS-PST] 2.3 that a node's data holds.
 
 from __future__ import annotations
 
-from pstlib.limits import Limits
+from typing import Any
+
 from pstlib.ltp.codepage import DEFAULT_CODEPAGE
 from pstlib.ltp.heap import Heap
 from pstlib.ltp.propertycontext import PropertyContext
 from pstlib.ltp.tablecontext import TableContext
 from pstlib.ndb import node as ndb_node
-from pstlib.ndb.block import BlockStore
 
 
 class Node(ndb_node.Node):
@@ -20,17 +20,8 @@ class Node(ndb_node.Node):
 
     __slots__ = ("default_codepage",)
 
-    def __init__(
-        self,
-        store: BlockStore,
-        limits: Limits,
-        nid: int,
-        bid_data: int,
-        bid_sub: int,
-        nid_parent: int,
-        ancestors: tuple[int, ...] = (),
-    ) -> None:
-        super().__init__(store, limits, nid, bid_data, bid_sub, nid_parent, ancestors)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.default_codepage = DEFAULT_CODEPAGE
         """Code page of String8 values where the object names none (the store's)."""
 
