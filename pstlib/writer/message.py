@@ -18,7 +18,7 @@ from operator import methodcaller
 from typing import Any, BinaryIO
 
 from pstlib.errors import WriterError
-from pstlib.ltp.proptypes import PropertyType
+from pstlib.ltp.proptypes import SCALAR_STRUCTS, PropertyType
 from pstlib.messaging.rtf import compress_rtf
 from pstlib.ndb.nid import NID_ATTACHMENT_TABLE, NID_RECIPIENT_TABLE, NIDType
 from pstlib.tags import PropertyId as P
@@ -41,7 +41,7 @@ MAPI_MAILUSER, MAPI_ATTACH = 6, 7
 
 
 _INT32 = struct.Struct("<i")
-_FILETIME = struct.Struct("<Q")
+_FILETIME = SCALAR_STRUCTS[T.TIME]
 _SMALL_INT32 = {value: _INT32.pack(value) for value in range(3)}
 """Importance and sensitivity as stored: each message has both."""
 _RECIPIENT_COLUMNS = frozenset(templates.RECIPIENT_TABLE)

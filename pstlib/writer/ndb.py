@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import os
 import struct
-import zlib
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterable
 from itertools import accumulate, chain, repeat
-from operator import add, and_, rshift, sub, xor
+from operator import add, sub
 from typing import BinaryIO
 
 import numpy as np
@@ -173,11 +172,8 @@ class NDBWriter:
             ibs = list(map(add, offsets[start:stop], repeat(ib - offsets[start])))
             self._pos = ibs[-1] + spans[stop - 1]
             run, run_bids, run_sizes = blocks[start:stop], bids[start:stop], sizes[start:stop]
-            # ComputeSig and ComputeCRC ([MS-PST] 5.5, 5.3) of each block
-            mixed = list(map(xor, ibs, run_bids))
-            signatures = map(and_, map(xor, map(rshift, mixed, repeat(16)), mixed), repeat(0xFFFF))
-            crcs = map(xor, map(zlib.crc32, run, repeat(0xFFFFFFFF)), repeat(0xFFFFFFFF))
-            trailers = map(_BLOCK_TRAILER.pack, run_sizes, signatures, crcs, run_bids)
+            signatures = map(compute_signature, ibs, run_bids)
+            trailers = map(_BLOCK_TRAILER.pack, run_sizes, signatures, map(crc32, run), run_bids)
             padding_sizes = map(sub, spans[start:stop], map(add, run_sizes, repeat(_TRAILER)))
             paddings = map(_ZEROS.__getitem__, map(slice, padding_sizes))
             self._chunks += chain.from_iterable(zip(run, paddings, trailers))
