@@ -12,6 +12,7 @@ import io
 import os
 import random
 import struct
+import threading
 import zlib
 from pathlib import Path
 
@@ -191,12 +192,12 @@ def test_gathered_joined_and_short_writes_agree(tmp_path: Path, monkeypatch: pyt
     """The flush writes a list of block pieces with ``os.pwritev`` where the OS has it. The
     joined fallback (no pwritev) and a pwritev that stops short each time (as a signal
     can make it) must write the same file byte for byte."""
-    from pstlib.writer import ndb
+    from pstlib.writer import output
 
-    if ndb._PWRITEV is None:
+    if output._PWRITEV is None:
         pytest.skip("no os.pwritev here: the joined path is the only one")
     gathered = _gathered_store(tmp_path / "gathered.pst")
-    monkeypatch.setattr(ndb, "_PWRITEV", None)
+    monkeypatch.setattr(output, "_PWRITEV", None)
     assert _gathered_store(tmp_path / "joined.pst") == gathered
 
     calls = []
@@ -205,10 +206,70 @@ def test_gathered_joined_and_short_writes_agree(tmp_path: Path, monkeypatch: pyt
         calls.append(len(buffers))
         return os.pwrite(fd, b"".join(buffers)[: max(1, sum(map(len, buffers)) // 3)], offset)
 
-    monkeypatch.setattr(ndb, "_PWRITEV", short)
+    monkeypatch.setattr(output, "_PWRITEV", short)
     assert _gathered_store(tmp_path / "short.pst") == gathered
     assert calls and max(calls) > 1
     assert not serious_problems(tmp_path / "short.pst")
+
+
+def _full_disk(monkeypatch: pytest.MonkeyPatch, fail_at: int) -> list[int]:
+    """Make the ``fail_at``-th write (and any after it) fail as a full disk does; the offsets tried."""
+    from pstlib.writer import output
+
+    calls: list[int] = []
+    real = output._PWRITEV or (lambda fd, buffers, offset: os.pwrite(fd, b"".join(buffers), offset))
+
+    def full_disk(fd: int, buffers: list[bytes], offset: int) -> int:
+        calls.append(offset)
+        if len(calls) >= fail_at:
+            raise OSError(28, "No space left on device")
+        return real(fd, buffers, offset)
+
+    monkeypatch.setattr(output, "_PWRITEV", full_disk)
+    return calls
+
+
+def _writer_threads() -> set[threading.Thread]:
+    return {thread for thread in threading.enumerate() if thread.name.startswith("pstlib-write")}
+
+
+@pytest.mark.parametrize("fail_at", [1, 4])
+def test_a_failed_write_surfaces_and_the_file_goes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail_at: int) -> None:
+    """Writes run on a thread of their own; one that fails (a full disk) must still raise in
+    the caller, from ``add_message`` or ``close``, no write queued after it is tried, and
+    the ``with`` block removes the partial file and leaves no writer thread behind."""
+    calls = _full_disk(monkeypatch, fail_at)
+    before = _writer_threads()
+    path = tmp_path / "full.pst"
+    with pytest.raises(OSError, match="No space left"):
+        with pstlib.create(path) as w:
+            folder = w.root_folder.add_folder("F")
+            for index in range(8):
+                folder.add_message(subject=f"m{index}", attachments=[NewAttachment("a.bin", data=pattern(900_000, index))])
+    assert len(calls) == fail_at
+    assert not path.exists()
+    assert _writer_threads() <= before
+
+
+def test_a_failed_write_cannot_be_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A caller that catches the error and goes on gets it again from every later write and
+    from ``close``, which leaves the file without a header: it never passes for a PST."""
+    calls = _full_disk(monkeypatch, 2)
+    path = tmp_path / "ignored.pst"
+    w = pstlib.create(path)
+    folder = w.root_folder.add_folder("F")
+    failures = 0
+    for index in range(12):
+        try:
+            folder.add_message(subject=f"m{index}", attachments=[NewAttachment("a.bin", data=pattern(900_000, index))])
+        except OSError:
+            failures += 1
+    with pytest.raises(OSError, match="No space left"):
+        w.close()
+    assert failures >= 8 and len(calls) == 2
+    assert path.read_bytes()[:4] != b"!BDN"
+    with pytest.raises(pstlib.PSTError):
+        pstlib.open(path)
 
 
 def test_longest_free_runs_per_interval() -> None:

@@ -8,7 +8,6 @@ B-trees, fills in the allocation maps around them and writes the header last.
 
 from __future__ import annotations
 
-import os
 import struct
 from array import array
 from bisect import bisect_right
@@ -36,6 +35,7 @@ from pstlib.ndb.nid import NIDType
 from pstlib.ndb.page import PTYPE_AMAP, PTYPE_BBT, PTYPE_FMAP, PTYPE_NBT, compute_signature
 from pstlib.writer import allocation
 from pstlib.writer.allocation import FIRST_AMAP, INTERVAL, NDB, PAGE
+from pstlib.writer.output import Output, Piece
 
 MAX_DATA = NDB.max_block_size - NDB.block_trailer_size
 """Bytes of data in one block (8,176)."""
@@ -88,9 +88,9 @@ class NDBWriter:
         self._interval = 0
         self._pos = allocation.first_free(0)
         self._limit = allocation.interval_start(1)
-        self._chunks: list[bytes | bytearray | memoryview] = []
+        self._chunks: list[Piece] = []
         """What goes to the file from ``_buffer_start`` on, ``_filled`` bytes of it so far:
-        each block's bytes, padding and trailer as they are, gathered by ``_write_at``."""
+        each block's bytes, padding and trailer as they are, gathered by ``write_at``."""
         self._buffer_start = 0
         self._filled = 0
         self._bbt = (array("Q"), array("Q"), array("H"))  # bid, ib, cb
@@ -100,6 +100,7 @@ class NDBWriter:
         self._pending_size = 0
         self._nodes: dict[int, tuple[int, int, int]] = {}
         self.bytes_written = 0
+        self._output = Output(file)
 
     # Space ---------------------------------------------------------------------------
 
@@ -129,7 +130,7 @@ class NDBWriter:
             self._filled += gap
 
     def _flush(self) -> None:
-        _write_at(self._file, self._buffer_start, self._chunks)
+        self._output.write(self._buffer_start, self._chunks)
         self._buffer_start += self._filled
         self.bytes_written += self._filled
         self._chunks = []
@@ -319,6 +320,11 @@ class NDBWriter:
 
     # Finishing -----------------------------------------------------------------------
 
+    def close(self) -> None:
+        """Wait for the writes still in flight (raising the first that failed): the file
+        may be closed after this, whether ``finish()`` ran or not."""
+        self._output.close()
+
     def finish(self) -> None:
         """Write the B-trees, the maps and the header; the file is valid from here on."""
         self._place()
@@ -343,6 +349,7 @@ class NDBWriter:
         nbt_root = self._btree(PTYPE_NBT, nbt_entries, nbt_entries["nid"], page_ibs)
         bbt_root = self._btree(PTYPE_BBT, bbt_entries, bbt_entries["BREF"]["bid"], page_ibs)
         self._flush()
+        self._output.wait()  # what follows seeks and writes the file itself
 
         intervals = (self._pos - 1 - FIRST_AMAP) // INTERVAL + 1
         eof = allocation.interval_start(intervals)
@@ -464,38 +471,6 @@ class NDBWriter:
         full = crc32(data[CRC_PARTIAL_START:CRC_PARTIAL_START + CRC_FULL_SIZE])
         struct.pack_into("<I", data, HEADER_UNICODE.sizeof() - 40, full)
         return bytes(data)
-
-
-def _write_at(file: BinaryIO, offset: int, chunks: list[bytes | bytearray | memoryview]) -> None:
-    """Write ``chunks`` back to back from ``offset``: gathered by ``pwritev`` where the OS
-    has it, so block bytes go to the kernel without being joined first; joined elsewhere."""
-    if not chunks:
-        return
-    if _PWRITEV is None:
-        file.seek(offset)
-        file.write(b"".join(chunks))
-        return
-    file.flush()  # whatever the file object holds goes first
-    fd = file.fileno()
-    for start in range(0, len(chunks), _IOV_MAX):
-        group = chunks[start:start + _IOV_MAX]
-        size = sum(map(len, group))
-        done = _PWRITEV(fd, group, offset)
-        if done < size:  # a short write (a full disk says so on the next): the rest, joined
-            rest = memoryview(b"".join(group))[done:]
-            while rest:
-                written = os.pwrite(fd, rest, offset + done)
-                if not written:
-                    raise OSError(f"no progress writing at offset {offset + done}")
-                rest, done = rest[written:], done + written
-        offset += size
-
-
-_PWRITEV = getattr(os, "pwritev", None)
-_IOV_MAX = 1024
-"""Buffers per ``pwritev`` call: the usual IOV_MAX, or the system's if it says less."""
-if hasattr(os, "sysconf") and "SC_IOV_MAX" in os.sysconf_names and os.sysconf("SC_IOV_MAX") > 0:
-    _IOV_MAX = min(os.sysconf("SC_IOV_MAX"), _IOV_MAX)
 
 
 def _btpage(ptype: int, body: bytes, count: int, per_page: int, size: int, level: int, ib: int, bid: int) -> bytes:

@@ -99,13 +99,21 @@ class PSTWriter:
         try:
             self._finish()
         finally:
-            self._file.close()
+            try:
+                self.ndb.close()
+            finally:
+                self._file.close()
 
     def abort(self) -> None:
         """Stop without finishing and remove the partial file."""
         if not self.closed:
             self.closed = True
-            self._file.close()
+            try:
+                self.ndb.close()
+            except OSError:
+                pass  # a write failed, and the file goes anyway
+            finally:
+                self._file.close()
             os.unlink(self.path)
 
     def _finish(self) -> None:
