@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import struct
+import zlib
 from collections.abc import Callable
+from fractions import Fraction
 
+import numpy as np
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import pstlib
-from pstlib.messaging import rtf
+from pstlib.messaging import deflate, rtf
 from pstlib.messaging.rtf import HEADER, INITIAL_DICTIONARY, decompress_rtf
 from pstlib.ndb.crc import crc32
 from pstlib.tags import PropertyId
@@ -108,6 +111,100 @@ def test_decoders_agree_on_any_input(contents: bytes, raw_size: int, runs: int) 
         assert len(expected) <= raw_size
 
 
+@st.composite
+def lzfu_streams(draw: st.DrawFn) -> tuple[bytes, int]:
+    """LZFu CONTENTS of random literals and references (into the preload or the output,
+    overlapping or not, every length) with end markers here and there, perhaps cut short,
+    and a RAWSIZE at, under or over what the tokens up to the first marker write."""
+    contents, group = bytearray(), bytearray()
+    control = flag = written = 0
+    total = None
+    literals = st.integers(0, 255)
+    references = st.tuples(st.integers(0, 4095), st.integers(0, 15))
+    for token in draw(st.lists(st.one_of(literals, references, st.just("end")), max_size=400)):
+        if token == "end":
+            total = written if total is None else total
+            token = ((rtf._START + written) % rtf.DICTIONARY_SIZE, draw(st.integers(0, 15)))
+        if isinstance(token, int):
+            group.append(token)
+            written += 1
+        else:
+            control |= 1 << flag
+            group += (token[0] << 4 | token[1]).to_bytes(2, "big")
+            written += token[1] + 2
+        flag += 1
+        if flag == 8:
+            contents += bytes([control]) + group
+            group, control, flag = bytearray(), 0, 0
+    if flag:
+        contents += bytes([control]) + group
+    contents = contents[: len(contents) - draw(st.integers(0, 2))]
+    total = written if total is None else total
+    return bytes(contents), draw(st.sampled_from([total, max(total - 1, 0), total + 100]) | st.integers(0, total))
+
+
+@settings(max_examples=300, deadline=None)
+@given(lzfu_streams(), st.integers(1, 4))
+def test_decoders_agree_on_lzfu_streams(case: tuple[bytes, int], runs: int) -> None:
+    """Streams that say something (test_decoders_agree_on_any_input's random bytes almost
+    never reach an end marker) decode the same, or fail the same, both ways, whole and in
+    chunks of a few control bytes."""
+    contents, raw_size = case
+    expected = decoded(rtf._lzfu_by_tokens, contents, raw_size)
+    assert decoded(rtf._lzfu_by_zlib, contents, raw_size) == expected
+    original = rtf._RUNS_PER_CHUNK
+    rtf._RUNS_PER_CHUNK = runs
+    try:
+        assert decoded(rtf._lzfu_by_zlib, contents, raw_size) == expected
+    finally:
+        rtf._RUNS_PER_CHUNK = original
+
+
+def test_wide_codes_make_every_token_three_bytes() -> None:
+    """The Huffman codes of the zlib route are complete prefix codes (zlib refuses any
+    other) of at most 15 bits, and every token is 24 bits: a literal's two 12-bit codes,
+    a reference's length code and extra bits (11) and distance code and extra bits (13);
+    the block header is whole bytes and needs no empty block before it."""
+    for lengths in (rtf._LITERAL_LENGTHS, rtf._DISTANCE_LENGTHS):
+        assert sum(Fraction(1, 2**bits) for bits in lengths if bits) == 1
+        assert max(lengths) <= deflate.MAX_BITS
+    assert rtf._LITERAL_LENGTHS[:256] == [12] * 256 and rtf._LITERAL_LENGTHS[deflate.END_OF_BLOCK]
+    symbols = deflate.length_symbols(2 * np.arange(2, 18))
+    widths = np.array(rtf._LITERAL_LENGTHS)[257 + symbols] + deflate.LENGTH_EXTRA[symbols]
+    assert (widths == 11).all()
+    symbols = deflate.distance_symbols(2 * np.arange(1, rtf.DICTIONARY_SIZE))
+    assert (np.array(rtf._DISTANCE_LENGTHS)[symbols] + deflate.DISTANCE_EXTRA[symbols] == 13).all()
+    assert rtf._HEADER[0] & 0b111 == 0b101  # the last block, with dynamic codes
+
+
+def wide_inflate(codes: np.ndarray) -> bytes:
+    """What a stream of ``rtf._CODES`` entries inflates to after the preset dictionary."""
+    inflater = zlib.decompressobj(-15, zdict=rtf._WIDE_PRELOAD)
+    return inflater.decompress(rtf._HEADER) + inflater.decompress(codes.tobytes())
+
+
+def test_every_literal_code() -> None:
+    """Entry 65536 + v writes the byte v & 0xFF, then 0: the zlib route reads a literal as
+    the low byte of the 16 bits that end with it."""
+    literals = rtf._CODES[rtf._LITERALS :]
+    assert (literals.reshape(256, 256) == literals[:256]).all()
+    assert wide_inflate(literals[:256]) == np.arange(256, dtype="<u2").tobytes()
+
+
+@pytest.mark.parametrize("length", range(2, 18))
+def test_every_reference_code(length: int) -> None:
+    """Entry 16 * d + 15 - (length - 2) copies ``length`` bytes from ``d`` back, each then
+    a zero: every distance 1-4095 in turn, into the preload and then into what the
+    references before wrote, overlapping when d is under the length."""
+    distances = np.arange(1, rtf.DICTIONARY_SIZE)
+    out = bytearray(rtf._PRELOAD)
+    for distance in distances.tolist():
+        for _ in range(length):
+            out.append(out[-distance])
+    expected = np.frombuffer(out[rtf.DICTIONARY_SIZE :], np.uint8).astype("<u2").tobytes()
+    assert wide_inflate(rtf._CODES[16 * distances + 15 - (length - 2)]) == expected
+
+
 def test_spec_example() -> None:
     """[MS-OXRTFCP] 3.1.1: "{\\rtf1\\ansi\\ansicpg1252\\pard hello world}\\r\\n"."""
     example = bytes.fromhex(
@@ -162,8 +259,8 @@ def repeating_lzfu(groups: int) -> tuple[bytes, int]:
 
 def test_zlib_decoder_memory_stays_near_the_rtf_size() -> None:
     """4 MB of RTF from 0.5 MB of LZFu: the two-byte DEFLATE output is narrowed chunk by
-    chunk, so the peak is the RTF, its copy as bytes, the bytearray's slack and one
-    chunk's arrays, not the 8 MB of inflated output."""
+    chunk, so the peak is the RTF in pieces, their join and one chunk's arrays, not the
+    8 MB of inflated output."""
     import tracemalloc
 
     contents, raw_size = repeating_lzfu(30_000)

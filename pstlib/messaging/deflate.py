@@ -1,95 +1,154 @@
-"""Fixed-Huffman DEFLATE ([RFC 1951] 3.2.5-3.2.6) written from arrays of LZ77 tokens.
+"""DEFLATE ([RFC 1951]) dynamic-Huffman blocks whose codes the caller picks, for re-encoding.
 
-Nothing here compresses: it lets another LZ77 format (LZFu, in rtf.py) be
-re-encoded, whole arrays at a time, as a DEFLATE stream, so that zlib's C
-inflater does the byte-by-byte copying that a Python loop does slowly.
+Nothing here compresses: it lets another LZ77 format (LZFu, in rtf.py) be re-encoded, whole
+arrays at a time, as a DEFLATE stream, so that zlib's C inflater does the byte-by-byte copying
+that a Python loop does slowly.  A dynamic block may use any complete prefix code, so the
+caller can choose code lengths that make each of its tokens a whole number of bytes: writing
+the stream is then one table lookup per token, with no bit packing, and ``header`` writes the
+block header in whole bytes too.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
 import numpy as np
 
-HEADER = 0b011
-"""BFINAL = 1 and BTYPE = 01 (fixed Huffman codes), packed from the lowest bit."""
-HEADER_BITS = 3
-END_OF_BLOCK_BITS = 7
-"""Symbol 256's fixed code is seven zero bits."""
-
-_LENGTH_BASE = np.array([3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258])
-_LENGTH_EXTRA = np.array([0] * 8 + [1] * 4 + [2] * 4 + [3] * 4 + [4] * 4 + [5] * 4 + [0])
-_DISTANCE_BASE = np.array([1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577])
-_DISTANCE_EXTRA = np.array([0, 0, 0, 0] + [k for k in range(1, 14) for _ in (0, 1)])
-
-
-def _reversed(codes: np.ndarray, width: np.ndarray) -> np.ndarray:
-    """Huffman codes go out from their highest bit ([RFC 1951] 3.1.1); the stream is
-    packed from the lowest, so each code is stored bit-reversed."""
-    codes, width = np.asarray(codes, np.int64), np.asarray(width, np.int64)
-    out = np.zeros(codes.shape, np.int64)
-    for bit in range(int(width.max())):
-        inside = bit < width
-        out[inside] |= (codes[inside] >> bit & 1) << (width[inside] - 1 - bit)
-    return out.astype(np.uint64)
+LENGTH_BASE = np.array([3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258])
+LENGTH_EXTRA = np.array([0] * 8 + [1] * 4 + [2] * 4 + [3] * 4 + [4] * 4 + [5] * 4 + [0])
+"""Symbols 257-285: the shortest length each stands for and its count of extra bits (3.2.5)."""
+DISTANCE_BASE = np.array([1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577])
+DISTANCE_EXTRA = np.array([0, 0, 0, 0] + [k for k in range(1, 14) for _ in (0, 1)])
+END_OF_BLOCK = 256
+MAX_BITS = 15
+"""The longest Huffman code DEFLATE allows."""
+_CODE_LENGTH_ORDER = (16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15)
 
 
-def literals(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The codes and bit counts of literal bytes: 0-143 take 8 bits, 144-255 take 9."""
-    values = np.asarray(values)
-    nine = values >= 144
-    codes = np.where(nine, 0x190 + values - 144, 0x30 + values)
-    width = np.where(nine, 9, 8)
-    return _reversed(codes, width), width
+def length_symbols(lengths: np.ndarray) -> np.ndarray:
+    """Each match length's (3-258) symbol less 257, an index into LENGTH_BASE and LENGTH_EXTRA."""
+    return np.searchsorted(LENGTH_BASE, lengths, side="right") - 1
 
 
-def matches(lengths: np.ndarray, distances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The codes and bit counts of (length 3-258, distance 1-32768) references: the length
-    symbol, its extra bits, the distance symbol and its extra bits, as one field each.
-    The two arrays broadcast (a column of lengths and a row of distances make a table)."""
-    lengths, distances = np.asarray(lengths), np.asarray(distances)
-    index = np.searchsorted(_LENGTH_BASE, lengths, side="right") - 1
-    symbol = 257 + index
-    eight = symbol >= 280
-    length_width = np.where(eight, 8, 7)
-    length_code = _reversed(np.where(eight, 0xC0 + symbol - 280, symbol - 256), length_width)
-    length_code |= (lengths - _LENGTH_BASE[index]).astype(np.uint64) << length_width.astype(np.uint64)
-    length_width = length_width + _LENGTH_EXTRA[index]
-    where = np.searchsorted(_DISTANCE_BASE, distances, side="right") - 1
-    distance_code = _reversed(where, np.full_like(where, 5))
-    distance_code |= (distances - _DISTANCE_BASE[where]).astype(np.uint64) << np.uint64(5)
-    code = length_code | distance_code << length_width.astype(np.uint64)
-    return code, length_width + 5 + _DISTANCE_EXTRA[where]
+def distance_symbols(distances: np.ndarray) -> np.ndarray:
+    """Each distance's (1-32,768) symbol, an index into DISTANCE_BASE and DISTANCE_EXTRA."""
+    return np.searchsorted(DISTANCE_BASE, distances, side="right") - 1
 
 
-class BitWriter:
-    """Packs variable-width fields from the lowest bit up, across calls: each call
-    returns the whole bytes done and keeps the part-filled last one."""
+def complete(lengths: Sequence[int], spare: Iterable[int]) -> list[int]:
+    """``lengths`` (0 for an unused symbol) with codes given to some ``spare`` symbols so that
+    together they make a complete prefix code, which zlib insists on: the room left under the
+    Kraft sum, written in binary, is one code per set bit, shortest first.  A code with no
+    symbols stays empty (for distances, zlib takes that as none used)."""
+    left = (1 << MAX_BITS) - sum(1 << (MAX_BITS - bits) for bits in lengths if bits)
+    if left < 0:
+        raise ValueError("code lengths over-subscribe the prefix code")
+    lengths, spare = list(lengths), iter(spare)
+    for bits in range(1, MAX_BITS + 1):
+        if left >> (MAX_BITS - bits) & 1:
+            symbol = next(spare, None)
+            if symbol is None:
+                raise ValueError("too few spare symbols to complete the prefix code")
+            lengths[symbol] = bits
+    return lengths
 
-    def __init__(self) -> None:
-        self._carry, self._bits = HEADER, HEADER_BITS
 
-    def write(self, fields: np.ndarray, widths: np.ndarray) -> bytes:
-        """The whole bytes that ``fields`` (each under 2**64, ``widths`` bits wide) complete."""
-        if not len(fields):
-            return b""
-        at = np.cumsum(widths, dtype=np.int64)
-        total = int(at[-1]) + self._bits
-        at += self._bits - widths
-        shift = (at & 63).astype(np.uint64)
-        low = fields << shift
-        high = (fields >> np.uint64(1)) >> (np.uint64(63) - shift)  # what spills into the next word
-        word = at >> 6
-        words = np.zeros(total // 64 + 2, "<u8")
-        words[0] = self._carry
-        # fields never share a bit, so adding them up is OR-ing them (and np.add.at is
-        # several times faster than np.bitwise_or.reduceat over the words' runs)
-        np.add.at(words, word, low)
-        np.add.at(words, word + 1, high)
-        packed = words.view(np.uint8)
-        done = total // 8
-        self._carry, self._bits = int(packed[done]), total % 8
-        return packed[:done].tobytes()
+def codes(lengths: Sequence[int]) -> list[int]:
+    """The canonical Huffman code of each symbol ([RFC 1951] 3.2.2), bit-reversed: codes go
+    out from their highest bit but the stream is packed from the lowest."""
+    count = Counter(lengths)
+    next_code, code = [0] * (MAX_BITS + 1), 0
+    for bits in range(1, MAX_BITS + 1):
+        code = (code + (count[bits - 1] if bits > 1 else 0)) << 1
+        next_code[bits] = code
+    out = []
+    for bits in lengths:
+        out.append(int(f"{next_code[bits]:0{bits}b}"[::-1], 2) if bits else 0)
+        next_code[bits] += 1
+    return out
 
-    def finish(self) -> bytes:
-        """The end-of-block symbol and the last, part-filled bytes."""
-        bits = self._bits + END_OF_BLOCK_BITS
-        return self._carry.to_bytes((bits + 7) // 8, "little")
+
+def _run_lengths(lengths: Sequence[int]) -> list[tuple[int, int, int]]:
+    """Code lengths as code-length symbols (3.2.7), each (symbol, extra value, extra bits): a
+    length repeated 3-6 more times as 16, 3-10 zeros as 17, 11-138 as 18."""
+    out: list[tuple[int, int, int]] = []
+    at = 0
+    while at < len(lengths):
+        value, run = lengths[at], 1
+        while at + run < len(lengths) and lengths[at + run] == value:
+            run += 1
+        at += run
+        if value:
+            out.append((value, 0, 0))
+            run -= 1
+        while run >= 3:
+            step = min(run, 6 if value else 138)
+            if value:
+                out.append((16, step - 3, 2))
+            else:
+                out.append((17, step - 3, 3) if step <= 10 else (18, step - 11, 7))
+            run -= step
+        out += [(value, 0, 0)] * run
+    return out
+
+
+def _header(
+    literal_lengths: Sequence[int], distance_lengths: Sequence[int], last: bool, residue: int | None
+) -> tuple[int, int]:
+    """The first header (3.2.7) for these codes whose bit count is ``residue`` modulo 8 (any
+    if None), as (bits packed from the lowest, bit count), trying up to 7 more trailing
+    unused codes in either code and every count of code-length codes from the fewest
+    needed to 19 (trailing zeros, which say nothing)."""
+    literals = max(i for i, bits in enumerate(literal_lengths) if bits) + 1
+    # one distance code of zero bits says no distance is used
+    distances = max((i for i, bits in enumerate(distance_lengths) if bits), default=0) + 1
+    for extra_literals in range(min(286 - literals, 7) + 1):
+        for extra_distances in range(min(30 - distances, 7) + 1):
+            nlit, ndist = literals + extra_literals, distances + extra_distances
+            lengths = [*literal_lengths[:literals], *[0] * extra_literals]
+            lengths += [*distance_lengths[:distances], *[0] * extra_distances]
+            symbols = _run_lengths(lengths)
+            ranked = [symbol for symbol, _ in Counter(s for s, _, _ in symbols).most_common()]
+            if len(ranked) == 1:
+                ranked.append(0 if ranked[0] else 1)  # a one-symbol code would be incomplete
+            short = (1 << (len(ranked) - 1).bit_length()) - len(ranked)
+            widths = [0] * 19
+            for rank, symbol in enumerate(ranked):  # a complete code: some k-1 bits, the rest k
+                widths[symbol] = (len(ranked) - 1).bit_length() - (rank < short)
+            used = max(i for i, symbol in enumerate(_CODE_LENGTH_ORDER) if widths[symbol]) + 1
+            body = sum(widths[symbol] + extra for symbol, _, extra in symbols)
+            for hclen in range(max(used, 4), 20):
+                if residue is not None and (17 + 3 * hclen + body - residue) % 8:
+                    continue
+                value = last | 0b10 << 1 | (nlit - 257) << 3 | (ndist - 1) << 8 | (hclen - 4) << 13
+                at = 17
+                for symbol in _CODE_LENGTH_ORDER[:hclen]:
+                    value |= widths[symbol] << at
+                    at += 3
+                code = codes(widths)
+                for symbol, extra_value, extra_bits in symbols:
+                    value |= (code[symbol] | extra_value << widths[symbol]) << at
+                    at += widths[symbol] + extra_bits
+                return value, at
+    raise ValueError(f"no header for these codes is {residue} bits long modulo 8")
+
+
+_EMPTY_CODE = [0] + [8] * 256
+"""A literal/length code for an empty block (256 symbols of 8 bits, end-of-block among
+them), whose header can take 5 to 19 code-length codes: any length modulo 8."""
+
+
+def header(literal_lengths: Sequence[int], distance_lengths: Sequence[int]) -> bytes:
+    """The header of a last block with these codes (BFINAL 1, BTYPE 10, [RFC 1951] 3.2.7) in
+    whole bytes, so that the tokens after it start on a byte: padded with codes that say
+    nothing (``_header``), or if that cannot do it, after an empty block whose header is."""
+    try:
+        value, bits = _header(literal_lengths, distance_lengths, True, 0)
+    except ValueError:
+        value, bits = _header(literal_lengths, distance_lengths, True, None)
+        # the empty block's header, then its end-of-block code, 8 bits, then this header
+        empty, empty_bits = _header(_EMPTY_CODE, [0], False, -(bits + 8) % 8)
+        empty |= codes(_EMPTY_CODE)[END_OF_BLOCK] << empty_bits
+        value, bits = empty | value << (empty_bits + 8), empty_bits + 8 + bits
+    return value.to_bytes(bits // 8, "little")

@@ -5,12 +5,13 @@ LZFu is an LZ77 variant over a 4096-byte circular dictionary preloaded with
 rotated so that dictionary slot ``(207 + n) % 4096`` sits right before output
 byte ``n``, turns every reference into a copy from a fixed distance back,
 which is what DEFLATE says too.  So the decoder re-encodes the tokens, with
-numpy, as a fixed-Huffman DEFLATE stream (deflate.py) and lets zlib copy the
-bytes: three to four times faster on a 27 KB body than the token-by-token
-Python loop, which itself is twenty times faster than the ``compressed-rtf``
-package and is kept for short bodies, where the numpy calls' fixed cost would
-dominate (benchmarks/README.md).  The tests hold both decoders to that package
-and to each other.
+numpy, as DEFLATE (deflate.py) under Huffman codes that make every token three
+whole bytes, so that the stream is a table gather, and lets zlib copy the
+bytes: six to seven times faster on a 27 KB body than the token-by-token Python
+loop, which itself is twenty times faster than the ``compressed-rtf`` package
+and is kept for short bodies, where the numpy calls' fixed cost would dominate
+(benchmarks/README.md).  The tests hold both decoders to that package and to
+each other.
 
 The uncompressed form (COMPTYPE "MELA", CRC 0, [MS-OXRTFCP] 2.1.3.1.1) is the
 RTF itself after the 16-byte header; libpff rejects it, which the spec shows
@@ -68,9 +69,10 @@ def decompress_rtf(data: bytes, max_size: int) -> bytes:
     return _lzfu_by_zlib(bytes(contents), raw_size)
 
 
-_SHORT = 1024
+_SHORT = 320
 """CONTENTS bytes under which the token loop beats the zlib route's fixed cost (about
-80 us of numpy calls); measured over the corpus's bodies, benchmarks/README.md."""
+40 us of numpy calls and zlib's setup); measured over the corpus's bodies, 300 to 1,000
+bytes long, where the two cross between 305 and 336."""
 
 
 def _group_reader(control: int) -> struct.Struct:
@@ -154,105 +156,170 @@ def _copy(out: bytearray, start: int, size: int, length: int) -> bytes | bytearr
     return (period * (length // len(period) + 1))[:length]
 
 
-def _token_layout() -> tuple[list[int], np.ndarray, np.ndarray]:
-    """Per control byte: its run's size in bytes, each token's offset from the control
-    byte, and which tokens are references ([MS-OXRTFCP] 2.2.1.1, lowest bit first)."""
-    sizes, offsets, references = [], np.zeros((256, 8), np.intp), np.zeros((256, 8), bool)
-    for control in range(256):
-        at = 1
-        for flag in range(8):
-            offsets[control, flag] = at
-            references[control, flag] = bool(control >> flag & 1)
-            at += 2 if references[control, flag] else 1
-        sizes.append(at)
-    return sizes, offsets, references
+_RUN_SIZE = [1 + 8 + control.bit_count() for control in range(256)]
+"""Bytes from a control byte to the next: itself, eight tokens and one more per reference."""
 
 
-_RUN_SIZE, _TOKEN_OFFSET, _IS_REFERENCE = _token_layout()
+def _token_tables() -> tuple[np.ndarray, ...]:
+    """Per control byte, a byte for each of its eight tokens (lowest bit first, [MS-OXRTFCP]
+    2.2.1.1), the eight packed in a uint64 so that a chunk's rows come in one ``take``: the
+    token's size (with the control byte counted in the first token's); the mask that keeps
+    a reference's length bits, shifted up by 4, and what is added to them to give 16 times
+    the token's output length; and whether the token is a literal."""
+    reference = (np.arange(256)[:, None] >> np.arange(8)) & 1
+    size = 1 + reference + (np.arange(8) == 0)
+    tables = (size, 0xF0 * reference, 16 + 16 * reference, 1 - reference)
+    return tuple(table.astype(np.uint8).view(np.uint64).ravel() for table in tables)
 
 
-def _wide_codes() -> tuple[np.ndarray, np.ndarray]:
-    """The DEFLATE field of every LZFu token, over an alphabet where each output byte is
-    written as two (the byte, then 0): a reference of length 2, which DEFLATE cannot
-    say, becomes one of length 4.  Entries ``length - 2 << 12 | distance`` are
-    references, entries from ``_LITERALS`` on are literal bytes."""
-    codes, widths = deflate.literals(np.arange(256))
-    zero_code, zero_width = deflate.literals(np.zeros(1, np.intp))
-    literal_codes = codes | zero_code << widths.astype(np.uint64)
-    lengths = np.arange(2, 18)[:, None]
-    distances = np.maximum(np.arange(DICTIONARY_SIZE), 1)[None, :]  # distance 0 is the end marker
-    reference_codes, reference_widths = deflate.matches(2 * lengths, 2 * distances)
+_TOKEN_SIZE, _LENGTH_MASK, _LENGTH_BASE, _IS_LITERAL = _token_tables()
+_LENGTH_BITS, _DISTANCE_BITS = 11, 13
+"""The width of every length code with its extra bits, and of every distance code with its."""
+
+
+def _wide_code_lengths() -> tuple[list[int], list[int]]:
+    """Huffman code lengths over the wide alphabet that make every token 24 bits.
+
+    The alphabet writes each output byte as two, the byte then 0, so that LZFu's length-2
+    references, which DEFLATE cannot say, become length-4 ones.  A literal is then two
+    literal codes, 12 bits each; a reference's length code has 11 bits less its extra
+    bits, its distance code 13 less its.  The 256 literals and the lengths used fill under
+    a sixth of their code, the distances used all but 2**-12 of theirs, and spare symbols
+    complete both, as zlib requires.
+    """
+    lengths = set(deflate.length_symbols(2 * np.arange(2, 18)).tolist())
+    distances = set(deflate.distance_symbols(2 * np.arange(1, DICTIONARY_SIZE)).tolist())
+    literal = [12] * 256 + [0] * 30
+    for symbol in lengths:
+        literal[257 + symbol] = _LENGTH_BITS - int(deflate.LENGTH_EXTRA[symbol])
+    distance = [0] * 30
+    for symbol in distances:
+        distance[symbol] = _DISTANCE_BITS - int(deflate.DISTANCE_EXTRA[symbol])
+    spare_lengths = [257 + symbol for symbol in range(29) if symbol not in lengths]
     return (
-        np.concatenate([reference_codes.ravel(), literal_codes]),
-        np.concatenate([reference_widths.ravel(), widths + zero_width]).astype(np.int64),
+        deflate.complete(literal, [deflate.END_OF_BLOCK, *spare_lengths]),
+        deflate.complete(distance, [symbol for symbol in range(30) if symbol not in distances]),
     )
 
 
-_CODES, _WIDTHS = _wide_codes()
-_LITERALS = 16 * DICTIONARY_SIZE
+def _wide_codes(literal_lengths: list[int], distance_lengths: list[int]) -> np.ndarray:
+    """Every token's 24 bits as three bytes: entry ``16 * d + 15 - (length - 2)`` is a
+    reference ``d`` (1-4095) bytes back, entry ``65536 + v`` the literal ``v & 0xFF``."""
+    literal_codes = np.array(deflate.codes(literal_lengths))
+    distance_codes = np.array(deflate.codes(distance_lengths))
+    lengths = 2 * np.arange(2, 18)
+    symbol = deflate.length_symbols(lengths)
+    extra = (lengths - deflate.LENGTH_BASE[symbol]) << np.array(literal_lengths)[257 + symbol]
+    length_fields = literal_codes[257 + symbol] | extra
+    distances = 2 * np.arange(1, DICTIONARY_SIZE)
+    symbol = deflate.distance_symbols(distances)
+    extra = (distances - deflate.DISTANCE_BASE[symbol]) << np.array(distance_lengths)[symbol]
+    distance_fields = distance_codes[symbol] | extra
+    table = np.zeros(2 * 65536, "<u4")
+    references = table[:65536].reshape(DICTIONARY_SIZE, 16)[1:, ::-1]
+    references[:] = length_fields | distance_fields[:, None] << _LENGTH_BITS
+    table[65536:].reshape(256, 256)[:] = literal_codes[:256] | literal_codes[0] << 12  # any v >> 8
+    return np.ascontiguousarray(table.view(np.uint8).reshape(-1, 4)[:, :3]).view("V3").ravel()
+
+
+_LITERAL_LENGTHS, _DISTANCE_LENGTHS = _wide_code_lengths()
+_CODES = _wide_codes(_LITERAL_LENGTHS, _DISTANCE_LENGTHS)
+_LITERALS = np.intp(65536)
+"""Where the literals start in ``_CODES``."""
+_HEADER = deflate.header(_LITERAL_LENGTHS, _DISTANCE_LENGTHS)
 _WIDE_PRELOAD = np.frombuffer(_PRELOAD, np.uint8).astype("<u2").tobytes()  # each byte, then 0
 _RUNS_PER_CHUNK = 2048
-"""Control bytes (of up to 136 output bytes each) re-encoded per call: bounds the arrays."""
+"""Control bytes (of up to 136 output bytes each) re-encoded per call at most: bounds the arrays."""
 
 
 def _lzfu_by_zlib(contents: bytes, raw_size: int) -> bytes:
     """Decode LZFu CONTENTS ([MS-OXRTFCP] 2.2.3) by re-encoding it as DEFLATE for zlib.
 
-    Each control byte and its eight tokens become array rows; a reference's offset into
-    the circular dictionary becomes a distance back from the output position; and the
-    tokens, written over a two-byte alphabet (see ``_wide_codes``) after a preset
-    dictionary of the rotated preload, inflate to the RTF with a zero after each byte,
-    dropped chunk by chunk so that memory stays near the RTF's size.  The Python loop
-    runs once per control byte, to find where the next one is.
+    A Python loop finds the control bytes, one per eight tokens; the rest is array work
+    over a chunk of them.  A running sum of the token sizes gives where each token ends,
+    and a 16-bit read there the token: a literal in its low byte, or a reference.  The
+    output position, a running sum too, is kept as ``16 * p + 15`` in the rotated
+    dictionary, so that subtracting a reference's 16 bits (its offset times 16, plus its
+    length less 2), modulo 65536, gives ``16 * distance + 15 - (length - 2)``: the index
+    of its code in ``_CODES``, and under 16 for the end marker.  The codes, gathered,
+    follow the block header and inflate, after a preset dictionary of the wide preload,
+    to the RTF with a zero after each byte, dropped chunk by chunk so that memory stays
+    near the RTF's size.  The stream never gets its end-of-block code: zlib has given out
+    every byte before it.
     """
     # raw_size bytes never need more input than this, all literals with their control bytes
     contents = contents[: raw_size + raw_size // 8 + 18]
     end = len(contents)
-    data = np.frombuffer(contents + b"\0", np.uint8)  # a reference's second byte, read at the end
+    # pairs[q] is CONTENTS[q - 2] << 8 | CONTENTS[q - 1], the bytes before position q
+    pairs = np.ndarray((end + 2,), ">u2", b"\0\0" + contents + b"\0", strides=(1,))
     inflater = zlib.decompressobj(-15, zdict=_WIDE_PRELOAD)
-    writer = deflate.BitWriter()
-    rtf = bytearray()
-    wide = 0  # bytes inflated so far: the RTF is every other one, from the first
-
-    def keep(piece: bytes) -> None:
-        nonlocal wide
-        rtf.extend(np.frombuffer(piece, np.uint8)[wide % 2 :: 2].tobytes())
-        wide += len(piece)
-
+    inflater.decompress(_HEADER)
+    pieces: list[np.ndarray] = []  # of the RTF
     written = position = 0
+    run_size, window = _RUN_SIZE, 9 * _RUNS_PER_CHUNK  # runs take 9 to 17 bytes
     while position < end and written < raw_size:
-        runs = []
-        for _ in range(_RUNS_PER_CHUNK):
-            if position >= end:
+        first = position
+        part = contents[first : first + window]
+        found = bytearray()
+        append = found.append
+        position = 0
+        try:  # until the first control byte past the window
+            while True:
+                control = part[position]
+                append(control)
+                position += run_size[control]
+        except IndexError:
+            position += first
+        control = np.frombuffer(found, np.uint8)
+        # where each token ends, less first
+        ends = np.add.accumulate(_TOKEN_SIZE.take(control).view(np.uint8), dtype=np.intp)
+        literal = _IS_LITERAL.take(control).view(bool)
+        count, cut = len(ends), False
+        if position > end:  # the last run passes the end: its tokens from there are not read
+            flags = found[-1]
+            token = position - run_size[flags] + 1
+            count -= 8
+            while token < end:
+                token += 1 + (flags & 1)
+                flags >>= 1
+                count += 1
+            # a last reference cut off by the end of CONTENTS reads a zero for its second
+            # byte, so it is neither a token nor an end marker; reaching it is an error
+            cut = token > end
+            if not count:
                 break
-            runs.append(position)
-            position += _RUN_SIZE[contents[position]]
-        start = np.fromiter(runs, np.intp, len(runs))
-        control = data[start]
-        at = (start[:, None] + _TOKEN_OFFSET[control]).ravel()
-        reference = _IS_REFERENCE[control].ravel()
-        count = len(at) - int(np.count_nonzero(at[-8:] >= end))  # only the last run can pass the end
-        at, reference = at[:count], reference[:count]
-        high, low = data[at].astype(np.intp), data[at + 1].astype(np.intp)
-        length = np.where(reference, (low & 0xF) + 2, 1)
-        out = np.cumsum(length)
-        out += written - length
-        distance = (_START + out - (high << 4 | low >> 4)) & (DICTIONARY_SIZE - 1)
-        # a last reference cut off by the end of CONTENTS: its second byte is the padding,
-        # so it is neither a token nor an end marker; reaching it is an error
-        cut = bool(count and reference[-1] and at[-1] + 1 >= end)
-        marker = np.flatnonzero((reference & (distance == 0))[: count - cut])  # a reference to the write position ends it
-        stop = min(int(marker[0]) if len(marker) else count, int(np.searchsorted(out, raw_size)))
+            ends, literal = ends[:count], literal[:count]
+        pair = pairs[first:].take(ends).astype(np.uint16)
+        at = 16 * ((_START + written) % DICTIONARY_SIZE) + 15
+        length = np.empty(count + 1, np.intp)  # 16 times each token's output length, after at
+        length[0] = at
+        mask = _LENGTH_MASK.take(control).view(np.uint8)[:count]
+        base = _LENGTH_BASE.take(control).view(np.uint8)[:count]
+        np.add((pair << 4) & mask, base, out=length[1:])
+        out = np.add.accumulate(length)  # at each token, then after the last
+        index = np.empty(count, np.intp)
+        np.subtract(out[:-1], pair, out=index, dtype=np.uint16, casting="unsafe")
+        np.putmask(index, literal, pair + _LITERALS)
+        marker = index < 16  # a reference to the write position ends it
+        if cut:
+            marker[-1] = False
+        stop = int(marker.argmax())
+        if not marker[stop]:
+            stop = count
+        if stop and (int(out[stop - 1]) - at) >> 4 >= raw_size - written:
+            # tokens from raw_size on are not written
+            stop = int(np.searchsorted((out[:stop] - at) >> 4, raw_size - written))
         if stop == count and cut:
             raise MessagingError("compressed RTF ends inside a reference")
-        index = np.where(reference, (low & 0xF) << 12 | distance, _LITERALS + high)[:stop]
-        keep(inflater.decompress(writer.write(_CODES[index], _WIDTHS[index])))
+        wide = inflater.decompress(_CODES.take(index[:stop]))
+        pieces.append(np.frombuffer(wide, "<u2").astype(np.uint8))  # every other byte
         if stop < count:  # the end marker, or raw_size reached
             break
-        written += int(length.sum())
-    keep(inflater.decompress(writer.finish()))
-    del rtf[raw_size:]
-    return bytes(rtf)
+        written += (int(out[-1]) - at) >> 4
+    excess = sum(map(len, pieces)) - raw_size  # the last reference can run past raw_size
+    if excess > 0:
+        pieces[-1] = pieces[-1][:-excess]
+    return b"".join(pieces)
 
 
 _MIN_MATCH, _MAX_MATCH, _CHAIN = 3, 17, 16
