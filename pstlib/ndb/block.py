@@ -129,6 +129,10 @@ class BlockStore:
         self.read = lru_cache(maxsize=cache_size)(self._read_uncached)
         self._trailer, names = _trailer_reader(ndb)
         self._trailer_at = ndb.block_trailer_size
+        self._max_span = ndb.max_block_size
+        self._unit = ndb.block_alignment
+        self._span_round = ndb.block_trailer_size + ndb.block_alignment - 1
+        """``block_span`` inline on the hot path: (cb + this) // unit * unit."""
         # where each BLOCKTRAILER field sits in what ``self._trailer`` unpacks
         self._cb, self._sig, self._crc, self._bid = (names.index(name) for name in ("cb", "wSig", "dwCRC", "bid"))
         self._inflated = names.index("cbInflated") if "cbInflated" in names else None
@@ -167,8 +171,8 @@ class BlockStore:
         entry, once the trailer checks out (``check_block``)."""
         entry, inflated = self._lookup(bid)
         size, offset = entry.size, entry.offset
-        span = self._ndb.block_span(size)
-        if span > self._ndb.max_block_size:
+        span = (size + self._span_round) // self._unit * self._unit
+        if span > self._max_span:
             raise BlockError(
                 f"BBT gives block 0x{bid:X} a size of {size} bytes, over the format's maximum",
                 offset=offset,
@@ -185,10 +189,9 @@ class BlockStore:
             or crc32(memoryview(raw)[:size]) != fields[self._crc]
         ):
             check_block(self._ndb, raw, offset, entry.bid, size)  # raises, naming what is wrong
-        stored_inflated = size if self._inflated is None else fields[self._inflated]
-        if stored_inflated != inflated:
+        if self._inflated is not None and fields[self._inflated] != inflated:
             raise BlockError(
-                f"block trailer says it inflates to {stored_inflated} bytes, the BBT {inflated}",
+                f"block trailer says it inflates to {fields[self._inflated]} bytes, the BBT {inflated}",
                 offset=offset,
                 bid=bid,
             )

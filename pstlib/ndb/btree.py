@@ -272,42 +272,42 @@ class BTree:
 
     def lookup(self, key: int) -> np.void | None:
         """The leaf entry whose key is ``key``, or None."""
-        page, index = self._find(key)
-        return None if page is None else page.entries[index]
+        page = self._leaf(key)
+        if page is not None:
+            keys = page.key_list
+            index = bisect_left(keys, key)
+            if index < len(keys) and keys[index] == key:
+                return page.entries[index]
+        return None
 
     def lookup_row(self, key: int) -> tuple[int, ...] | None:
         """The leaf entry whose key is ``key`` as ``BTPage.rows`` gives it (``row_fields``),
         or None."""
-        page, index = self._find(key)
-        return None if page is None else page.rows[index]
-
-    def _find(self, key: int) -> tuple[BTPage | None, int]:
-        """The leaf holding ``key`` and its index there, or (None, 0).
-
-        A key between the first and last keys of the leaf the previous search
-        ended in can only be in that leaf (leaves cover disjoint key ranges), so
-        the descent is skipped for it.
-        """
         last = self._last_leaf
-        if last is not None and last[0] <= key <= last[1]:
-            page = last[2]
-        else:
-            page = self._child(self._root.bid, self._root.ib, None, 0)
-            depth = 0
-            while page.level > 0:
-                index = bisect_right(page.key_list, key) - 1
-                if index < 0:
-                    return None, 0
-                depth += 1
-                _, bid, ib = page.rows[index]
-                page = self._child(bid, ib, page.level - 1, depth)
-            if page.key_list:
-                self._last_leaf = (page.key_list[0], page.key_list[-1], page)
-        keys = page.key_list
-        index = bisect_left(keys, key)
-        if index < len(keys) and keys[index] == key:
-            return page, index
-        return None, 0
+        # a key between the first and last keys of the leaf the previous search ended in
+        # can only be in that leaf (leaves cover disjoint key ranges): no descent for it
+        page = last[2] if last is not None and last[0] <= key <= last[1] else self._leaf(key)
+        if page is not None:
+            keys = page.key_list
+            index = bisect_left(keys, key)
+            if index < len(keys) and keys[index] == key:
+                return page.rows[index]
+        return None
+
+    def _leaf(self, key: int) -> BTPage | None:
+        """The leaf whose key range holds ``key`` (remembered for the next search), or None."""
+        page = self._child(self._root.bid, self._root.ib, None, 0)
+        depth = 0
+        while page.level > 0:
+            index = bisect_right(page.key_list, key) - 1
+            if index < 0:
+                return None
+            depth += 1
+            _, bid, ib = page.rows[index]
+            page = self._child(bid, ib, page.level - 1, depth)
+        if page.key_list:
+            self._last_leaf = (page.key_list[0], page.key_list[-1], page)
+        return page
 
     def leaf_pages(self) -> Iterator[np.ndarray]:
         """Every leaf page's entries, in key order, each page visited once."""
