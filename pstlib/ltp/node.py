@@ -26,7 +26,11 @@ class Node(ndb_node.Node):
         """Code page of String8 values where the object names none (the store's)."""
 
     def subnodes(self) -> dict[int, Node]:  # type: ignore[override]
-        subnodes: dict[int, Node] = super().subnodes()  # type: ignore[assignment]
+        return super().subnodes()  # type: ignore[return-value]
+
+    def _read_subnodes(self) -> dict[int, Node]:  # type: ignore[override]
+        """The subnodes, each taking this node's code page once, when first read."""
+        subnodes: dict[int, Node] = super()._read_subnodes()  # type: ignore[assignment]
         for sub in subnodes.values():
             sub.default_codepage = self.default_codepage
         return subnodes
