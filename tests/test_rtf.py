@@ -92,13 +92,9 @@ def decoded(decoder: Callable[[bytes, int], bytes], contents: bytes, raw_size: i
         return str(error)
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.binary(max_size=3000), st.integers(0, 40000), st.integers(1, 4))
-@example(b"\x02\x00\r", 2, 1)  # a cut-off reference that would read as the end marker
-def test_decoders_agree_on_any_input(contents: bytes, raw_size: int, runs: int) -> None:
-    """Arbitrary CONTENTS (overlapping copies, references into the preload, end markers,
-    a reference cut off by the end) decode to the same bytes, or the same error, both
-    ways, and never past RAWSIZE; the zlib route also in chunks of a few control bytes."""
+def assert_decoders_agree(contents: bytes, raw_size: int, runs: int) -> bytes | str:
+    """Both decoders give the same bytes or error, the zlib route whole and in chunks of
+    ``runs`` control bytes; the token loop's result."""
     expected = decoded(rtf._lzfu_by_tokens, contents, raw_size)
     assert decoded(rtf._lzfu_by_zlib, contents, raw_size) == expected
     original = rtf._RUNS_PER_CHUNK
@@ -107,6 +103,17 @@ def test_decoders_agree_on_any_input(contents: bytes, raw_size: int, runs: int) 
         assert decoded(rtf._lzfu_by_zlib, contents, raw_size) == expected
     finally:
         rtf._RUNS_PER_CHUNK = original
+    return expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=3000), st.integers(0, 40000), st.integers(1, 4))
+@example(b"\x02\x00\r", 2, 1)  # a cut-off reference that would read as the end marker
+def test_decoders_agree_on_any_input(contents: bytes, raw_size: int, runs: int) -> None:
+    """Arbitrary CONTENTS (overlapping copies, references into the preload, end markers,
+    a reference cut off by the end) decode to the same bytes, or the same error, both
+    ways, and never past RAWSIZE; the zlib route also in chunks of a few control bytes."""
+    expected = assert_decoders_agree(contents, raw_size, runs)
     if isinstance(expected, bytes):
         assert len(expected) <= raw_size
 
@@ -150,14 +157,7 @@ def test_decoders_agree_on_lzfu_streams(case: tuple[bytes, int], runs: int) -> N
     never reach an end marker) decode the same, or fail the same, both ways, whole and in
     chunks of a few control bytes."""
     contents, raw_size = case
-    expected = decoded(rtf._lzfu_by_tokens, contents, raw_size)
-    assert decoded(rtf._lzfu_by_zlib, contents, raw_size) == expected
-    original = rtf._RUNS_PER_CHUNK
-    rtf._RUNS_PER_CHUNK = runs
-    try:
-        assert decoded(rtf._lzfu_by_zlib, contents, raw_size) == expected
-    finally:
-        rtf._RUNS_PER_CHUNK = original
+    assert_decoders_agree(contents, raw_size, runs)
 
 
 def test_wide_codes_make_every_token_three_bytes() -> None:

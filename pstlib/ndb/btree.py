@@ -214,6 +214,15 @@ def parse_btpage(ndb: Format, page: bytes, ib: int, ptype: int, bid: int | None)
     return BTPage(level, rows, keys, page, _entry_dtype(dtype, cbent))
 
 
+def _position(page: BTPage | None, key: int) -> int | None:
+    """Where ``key`` sits among a leaf's entries, or None (no leaf, or not there)."""
+    if page is None:
+        return None
+    keys = page.key_list
+    index = bisect_left(keys, key)
+    return index if index < len(keys) and keys[index] == key else None
+
+
 @cache
 def _info_format(ndb: Format):
     return struct_format(btree_schema(ndb).info)
@@ -273,12 +282,8 @@ class BTree:
     def lookup(self, key: int) -> np.void | None:
         """The leaf entry whose key is ``key``, or None."""
         page = self._leaf(key)
-        if page is not None:
-            keys = page.key_list
-            index = bisect_left(keys, key)
-            if index < len(keys) and keys[index] == key:
-                return page.entries[index]
-        return None
+        index = _position(page, key)
+        return None if index is None else page.entries[index]  # type: ignore[union-attr]
 
     def lookup_row(self, key: int) -> tuple[int, ...] | None:
         """The leaf entry whose key is ``key`` as ``BTPage.rows`` gives it (``row_fields``),
@@ -287,12 +292,8 @@ class BTree:
         # a key between the first and last keys of the leaf the previous search ended in
         # can only be in that leaf (leaves cover disjoint key ranges): no descent for it
         page = last[2] if last is not None and last[0] <= key <= last[1] else self._leaf(key)
-        if page is not None:
-            keys = page.key_list
-            index = bisect_left(keys, key)
-            if index < len(keys) and keys[index] == key:
-                return page.rows[index]
-        return None
+        index = _position(page, key)
+        return None if index is None else page.rows[index]  # type: ignore[union-attr]
 
     def _leaf(self, key: int) -> BTPage | None:
         """The leaf whose key range holds ``key`` (remembered for the next search), or None."""
