@@ -129,10 +129,6 @@ class BlockStore:
         self.read = lru_cache(maxsize=cache_size)(self._read_uncached)
         self._trailer, names = _trailer_reader(ndb)
         self._trailer_at = ndb.block_trailer_size
-        self._max_span = ndb.max_block_size
-        self._unit = ndb.block_alignment
-        self._span_round = ndb.block_trailer_size + ndb.block_alignment - 1
-        """``block_span`` inline on the hot path: (cb + this) // unit * unit."""
         # where each BLOCKTRAILER field sits in what ``self._trailer`` unpacks
         self._cb, self._sig, self._crc, self._bid = (names.index(name) for name in ("cb", "wSig", "dwCRC", "bid"))
         self._inflated = names.index("cbInflated") if "cbInflated" in names else None
@@ -171,8 +167,8 @@ class BlockStore:
         entry, once the trailer checks out (``check_block``)."""
         entry, inflated = self._lookup(bid)
         size, offset = entry.size, entry.offset
-        span = (size + self._span_round) // self._unit * self._unit
-        if span > self._max_span:
+        span = self._ndb.block_span(size)
+        if span > self._ndb.max_block_size:
             raise BlockError(
                 f"BBT gives block 0x{bid:X} a size of {size} bytes, over the format's maximum",
                 offset=offset,
